@@ -1,0 +1,128 @@
+"""name-addr / addr-spec with header parameters (RFC 3261 §20.10, §25.1):
+From, To, Contact, Route, Record-Route, Refer-To, Reply-To, P-Asserted-Identity …"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import SIPParseError, SIPUsageError
+from . import _abnf
+from ._lex import EMPTY_PARAMS, Params, parse_params, quote, quoted_end, unquote
+from ._uri import URI, parse_uri
+
+__all__ = ["Address", "parse_address"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Address:
+    """A URI with an optional display name and header parameters.
+
+    ``display_name`` is unquoted (``None`` when absent).  ``params`` are the
+    header parameters after the URI (``tag``, ``expires``, ``q`` …), not the
+    URI's own parameters.
+    """
+
+    uri: URI
+    display_name: str | None = None
+    params: Params = EMPTY_PARAMS
+    _raw: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self._raw is None and self.display_name is not None and any(
+            c in self.display_name for c in "\r\n\x00"
+        ):
+            raise SIPUsageError("display name cannot contain CR, LF or NUL")
+
+    @property
+    def tag(self) -> str | None:
+        """The ``tag`` parameter (From/To)."""
+        return self.params.get("tag")
+
+    @property
+    def expires(self) -> int | None:
+        """The ``expires`` parameter (Contact), or None when absent/invalid."""
+        v = self.params.get("expires")
+        return int(v) if v is not None and v.isascii() and v.isdigit() else None
+
+    @property
+    def q(self) -> float | None:
+        """The ``q`` parameter (Contact), or None when absent/invalid."""
+        v = self.params.get("q")
+        if v is None:
+            return None
+        try:
+            q = float(v)
+        except ValueError:
+            return None
+        return q if 0.0 <= q <= 1.0 else None
+
+    def with_tag(self, tag: str) -> Address:
+        """A copy carrying ``;tag=tag`` (replacing any tag)."""
+        return Address(self.uri, self.display_name, self.params.with_param("tag", tag))
+
+    def with_params(self, params: Params) -> Address:
+        """A copy with other header parameters."""
+        return Address(self.uri, self.display_name, params)
+
+    def __str__(self) -> str:
+        if self._raw is not None:
+            return self._raw
+        if self.display_name is None:
+            return f"<{self.uri}>{self.params}"
+        name = self.display_name
+        shown = name if name and _abnf.TOKEN.fullmatch(name.replace(" ", "x")) else quote(name)
+        return f"{shown} <{self.uri}>{self.params}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Address):
+            return NotImplemented
+        return (
+            self.uri == other.uri
+            and self.display_name == other.display_name
+            and self.params == other.params
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.uri, self.params))
+
+
+def parse_address(text: str, header: str = "address") -> Address:
+    """Parse one name-addr or addr-spec with its parameters."""
+    value = raw = text.strip(" \t")
+    display: str | None = None
+    if value[:1] == '"':
+        end = quoted_end(value, 0)
+        display = unquote(value[:end])
+        rest = value[end:].lstrip(" \t")
+        if rest[:1] != "<":
+            raise SIPParseError(f"bad {header}: '<' expected after display name")
+        lt = 0
+        value = rest
+    else:
+        lt = value.find("<")
+    if lt >= 0:
+        gt = value.find(">", lt)
+        if gt < 0:
+            raise SIPParseError(f"bad {header}: missing '>'")
+        if lt > 0:
+            words = value[:lt].strip(" \t")
+            # display-name = *(token LWS)
+            if words and not all(_abnf.TOKEN.fullmatch(w) for w in words.split()):
+                raise SIPParseError(f"bad {header}: bad display name {words!r}")
+            display = words or None
+        uri_text = value[lt + 1 : gt]
+        param_text = value[gt + 1 :]
+    else:
+        # addr-spec: the URI ends at the first ';' (RFC 3261 §20.10) or whitespace.
+        semi = value.find(";")
+        uri_text = value if semi < 0 else value[:semi]
+        param_text = "" if semi < 0 else value[semi:]
+        uri_text = uri_text.rstrip(" \t")
+        if "," in uri_text or "?" in uri_text or " " in uri_text:
+            raise SIPParseError(f"bad {header}: a URI with ',', '?' or spaces needs <...>")
+    if not uri_text:
+        raise SIPParseError(f"bad {header}: empty URI")
+    uri = parse_uri(uri_text)
+    param_text = param_text.strip(" \t")
+    params = parse_params(param_text, header) if param_text else EMPTY_PARAMS
+    return Address(uri, display, params, raw)

@@ -1,0 +1,297 @@
+"""The header multimap: ordered, case-insensitive, aware of compact forms.
+
+Each header line is kept as written, so a message whose headers were not
+touched serialises byte for byte, and a message that was edited keeps every
+other line verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+from ..errors import SIPParseError, SIPUsageError
+from ._lex import split_commas
+
+__all__ = ["COMPACT_FORMS", "Headers", "canonical_name", "header_key"]
+
+T = TypeVar("T")
+
+# RFC 3261 §7.3.3 and the IANA "Header Fields" registry's compact forms.
+COMPACT_FORMS: dict[str, str] = {
+    "a": "Accept-Contact",  # RFC 3841
+    "b": "Referred-By",  # RFC 3892
+    "c": "Content-Type",
+    "d": "Request-Disposition",  # RFC 3841
+    "e": "Content-Encoding",
+    "f": "From",
+    "i": "Call-ID",
+    "j": "Reject-Contact",  # RFC 3841
+    "k": "Supported",
+    "l": "Content-Length",
+    "m": "Contact",
+    "n": "Identity-Info",  # RFC 4474
+    "o": "Event",  # RFC 6665
+    "r": "Refer-To",  # RFC 3515
+    "s": "Subject",
+    "t": "To",
+    "u": "Allow-Events",  # RFC 6665
+    "v": "Via",
+    "x": "Session-Expires",  # RFC 4028
+    "y": "Identity",  # RFC 8224
+}
+
+_CANONICAL = [
+    "Accept", "Accept-Contact", "Accept-Encoding", "Accept-Language", "Alert-Info", "Allow",
+    "Allow-Events", "Authentication-Info", "Authorization", "Call-ID", "Call-Info", "Contact",
+    "Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
+    "Content-Type", "CSeq", "Date", "Error-Info", "Event", "Expires", "From", "Identity",
+    "Identity-Info", "In-Reply-To", "Max-Forwards", "Min-Expires", "Min-SE", "MIME-Version",
+    "Organization", "P-Asserted-Identity", "Path", "Priority", "Proxy-Authenticate",
+    "Proxy-Authorization", "Proxy-Require", "RAck", "Reason", "Record-Route", "Refer-To",
+    "Referred-By", "Reject-Contact", "Reply-To", "Request-Disposition", "Require",
+    "Retry-After", "Route", "RSeq", "Server", "Service-Route", "Session-Expires", "SIP-ETag",
+    "SIP-If-Match", "Subject", "Subscription-State", "Supported", "Timestamp", "To",
+    "Unsupported", "User-Agent", "Via", "Warning", "WWW-Authenticate",
+]  # fmt: skip
+_DISPLAY: dict[str, str] = {n.lower(): n for n in _CANONICAL}
+
+# RFC 3261 §25.1 token; header names are tokens.
+_NAME = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+
+# Raw name as it appears before the colon (whitespace included) -> key.
+# Bounded so a peer inventing names cannot grow it without limit.
+_KEYS: dict[str, str] = {}
+_KEYS_MAX = 4096
+# Keys are interned so list searches compare them by identity.
+for _n in _CANONICAL:
+    _KEYS[_n] = _KEYS[_n.lower()] = sys.intern(_n.lower())
+for _short, _long in COMPACT_FORMS.items():
+    _KEYS[_short] = _KEYS[_short.upper()] = sys.intern(_long.lower())
+
+
+def header_key(raw_name: str) -> str:
+    """The lookup key for a header name as written: lower case, compact form
+    expanded, whitespace before the colon ignored.  Raises SIPParseError for
+    a name that is not a token."""
+    key = _KEYS.get(raw_name)
+    if key is not None:
+        return key
+    name = raw_name.rstrip(" \t")
+    if not _NAME.fullmatch(name):
+        raise SIPParseError(f"bad header name {name[:40]!r}")
+    low = name.lower()
+    key = sys.intern(COMPACT_FORMS[low].lower() if low in COMPACT_FORMS else low)
+    if len(_KEYS) < _KEYS_MAX:
+        _KEYS[raw_name] = key
+    return key
+
+
+def canonical_name(name: str) -> str:
+    """The conventional spelling of a header name (``call-id`` -> ``Call-ID``,
+    ``v`` -> ``Via``); unknown names are returned unchanged."""
+    key = header_key(name)
+    return _DISPLAY.get(key, name.strip())
+
+
+def _check_value(name: str, value: str) -> None:
+    if "\r" in value or "\n" in value or "\x00" in value:
+        raise SIPUsageError(f"header {name} value contains CR, LF or NUL (header injection)")
+
+
+class Headers:
+    """An ordered multimap of header lines.
+
+    Lookups are case-insensitive and see through compact forms
+    (``headers.get("Via")`` also finds ``v:`` lines).  Several lines of one
+    name are kept in order.  :meth:`get_list` splits list-valued headers at
+    top-level commas.  Mutating methods refuse CR, LF and NUL in values.
+    """
+
+    __slots__ = ("_cache", "_dirty", "_keys", "_parts", "_present", "_raws")
+
+    # One entry per header line: the lookup key, and the line partitioned
+    # at its first colon (name as written, ":", value with its whitespace),
+    # so "".join(part) is the line as received.  _raws holds the received
+    # text of lines that were folded; it is dropped once the headers change.
+    _keys: list[str]
+    _parts: list[tuple[str, str, str]]
+    _raws: list[str] | None
+    _present: set[str]
+    _cache: dict[str, object]
+    _dirty: bool
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._keys = []
+        self._parts = []
+        self._raws = None
+        self._present = set()
+        self._cache = {}
+        self._dirty = True
+        for name, value in items:
+            self.add(name, value)
+
+    def _changed(self) -> None:
+        self._present = set(self._keys)
+        self._cache.clear()
+        self._raws = None
+        self._dirty = True
+
+    # -- reading ------------------------------------------------------------
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of the first line named ``name``."""
+        key = _KEYS.get(name) or header_key(name)
+        if key not in self._present:
+            return default
+        return self._parts[self._keys.index(key)][2].strip(" \t")
+
+    def get_all(self, name: str) -> list[str]:
+        """The values of every line named ``name``, in order."""
+        key = _KEYS.get(name) or header_key(name)
+        if key not in self._present:
+            return []
+        keys = self._keys
+        parts = self._parts
+        i = keys.index(key)
+        if keys.count(key) == 1:
+            return [parts[i][2].strip(" \t")]
+        return [parts[j][2].strip(" \t") for j in range(i, len(keys)) if keys[j] == key]
+
+    def get_list(self, name: str) -> list[str]:
+        """The elements of a list-valued header (Via, Contact, Route, Allow …)
+        across all its lines, split at commas outside quotes and ``<...>``."""
+        out: list[str] = []
+        for v in self.get_all(name):
+            out += split_commas(v)
+        return out
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            return header_key(name) in self._present
+        except SIPParseError:
+            return False
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        """(name, value) for every line, in order."""
+        return ((n.rstrip(" \t"), v.strip(" \t")) for n, _, v in self._parts)
+
+    def items(self) -> list[tuple[str, str]]:
+        """(name, value) for every line, in order (names as written)."""
+        return list(self)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Headers):
+            return NotImplemented
+        return self._keys == other._keys and [v.strip(" \t") for _, _, v in self._parts] == [
+            v.strip(" \t") for _, _, v in other._parts
+        ]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Headers({self.items()!r})"
+
+    def typed(self, name: str, parse: Callable[[str], T]) -> T | None:
+        """``parse`` applied to the first value of ``name`` (None when
+        absent), computed once and cached until the headers change."""
+        key = _KEYS.get(name) or header_key(name)
+        cache = self._cache
+        if key in cache:
+            return cache[key]  # type: ignore[return-value]
+        if key in self._present:
+            result: T | None = parse(self._parts[self._keys.index(key)][2].strip(" \t"))
+        else:
+            result = None
+        cache[key] = result
+        return result
+
+    def typed_list(self, name: str, parse: Callable[[str], T]) -> list[T]:
+        """``parse`` applied to every element of list-valued ``name``, cached.
+        The list returned is a copy the caller may keep or change."""
+        key = "*" + (_KEYS.get(name) or header_key(name))
+        cache = self._cache
+        if key in cache:
+            return list(cache[key])  # type: ignore[call-overload]
+        result = tuple(parse(v) for v in self.get_list(name))
+        cache[key] = result
+        return list(result)
+
+    # -- writing ------------------------------------------------------------
+    def _entry(self, name: str, value: str) -> tuple[str, tuple[str, str, str]]:
+        key = header_key(name)
+        value = str(value)
+        _check_value(name, value)
+        return key, (canonical_name(name), ":", " " + value)
+
+    def add(self, name: str, value: str, *, first: bool = False) -> None:
+        """Append a line; with ``first=True`` insert it before the first line
+        of the same name (or at the top), as a proxy adds its Via."""
+        key, part = self._entry(name, value)
+        if first:
+            i = self._keys.index(key) if key in self._present else 0
+            self._keys.insert(i, key)
+            self._parts.insert(i, part)
+        else:
+            self._keys.append(key)
+            self._parts.append(part)
+        self._changed()
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every line of ``name`` with one line (in the place of the
+        first, or appended)."""
+        key, part = self._entry(name, value)
+        i = self._keys.index(key) if key in self._present else None
+        if i is None:
+            self._keys.append(key)
+            self._parts.append(part)
+        else:
+            keep = [j for j, k in enumerate(self._keys) if k != key or j == i]
+            self._parts = [part if j == i else self._parts[j] for j in keep]
+            self._keys = [self._keys[j] for j in keep]
+        self._changed()
+
+    def remove(self, name: str) -> int:
+        """Remove every line of ``name``; returns how many were removed."""
+        key = header_key(name)
+        keep = [j for j, k in enumerate(self._keys) if k != key]
+        removed = len(self._keys) - len(keep)
+        if removed:
+            self._parts = [self._parts[j] for j in keep]
+            self._keys = [self._keys[j] for j in keep]
+            self._changed()
+        return removed
+
+    def pop_first(self, name: str) -> str | None:
+        """Remove the first line of ``name`` and return its value."""
+        key = header_key(name)
+        if key not in self._present:
+            return None
+        i = self._keys.index(key)
+        del self._keys[i]
+        part = self._parts.pop(i)
+        self._changed()
+        return part[2].strip(" \t")
+
+    def copy(self) -> Headers:
+        """A copy that can be changed independently."""
+        h = object.__new__(Headers)
+        h._keys = list(self._keys)
+        h._parts = list(self._parts)
+        h._raws = None if self._raws is None else list(self._raws)
+        h._present = set(self._present)
+        h._cache = {}
+        h._dirty = self._dirty
+        return h
+
+    def serialize(self) -> str:
+        """The header lines, each ending in CRLF; lines never edited are
+        written as received."""
+        lines = self._raws if self._raws is not None else ["".join(p) for p in self._parts]
+        return "".join(line + "\r\n" for line in lines)

@@ -1,0 +1,244 @@
+"""Lexical helpers shared by the header grammars: quoted strings, top-level
+comma splitting and generic parameters (RFC 3261 §25.1, §7.3.1)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from ..errors import SIPParseError, SIPUsageError
+
+__all__ = ["Params", "parse_params", "quote", "split_commas", "unquote"]
+
+_TOKEN_ONLY = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+# gen-value = token / host / quoted-string; hosts add ":" "[" "]" for IPv6.
+_GEN_VALUE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+")
+_ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def quoted_end(text: str, start: int) -> int:
+    """Index just past the quoted-string that opens at ``text[start]``."""
+    i = start + 1
+    n = len(text)
+    while True:
+        j = text.find('"', i)
+        if j < 0:
+            raise SIPParseError("unterminated quoted string")
+        # A quote is escaped when an odd number of backslashes precede it.
+        k = j - 1
+        while k >= i and text[k] == "\\":
+            k -= 1
+        if (j - 1 - k) % 2 == 0:
+            return j + 1
+        i = j + 1
+        if i >= n:
+            raise SIPParseError("unterminated quoted string")
+
+
+def unquote(text: str) -> str:
+    """The content of a quoted-string (with its quotes), escapes resolved;
+    anything not quoted is returned unchanged."""
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        inner = text[1:-1]
+        return _ESCAPE.sub(r"\1", inner) if "\\" in inner else inner
+    return text
+
+
+def quote(text: str) -> str:
+    """``text`` as a quoted-string (RFC 3261 §25.1 quoted-pair for ``"`` and ``\\``)."""
+    if any(c in text for c in "\r\n\x00"):
+        raise SIPUsageError("CR, LF and NUL cannot appear in a quoted string")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def split_commas(value: str) -> list[str]:
+    """Split a header value at the commas that separate list elements, not at
+    commas inside quoted strings or ``<...>``; elements are stripped and empty
+    ones dropped."""
+    if '"' not in value and "<" not in value:
+        if "," not in value:
+            v = value.strip(" \t")
+            return [v] if v else []
+        return [p for p in (s.strip(" \t") for s in value.split(",")) if p]
+    out: list[str] = []
+    start = 0
+    i = 0
+    n = len(value)
+    while i < n:
+        c = value[i]
+        if c == '"':
+            i = quoted_end(value, i)
+            continue
+        if c == "<":
+            j = value.find(">", i)
+            if j < 0:
+                raise SIPParseError("unterminated <...> in header value")
+            i = j + 1
+            continue
+        if c == ",":
+            part = value[start:i].strip(" \t")
+            if part:
+                out.append(part)
+            start = i + 1
+        i += 1
+    part = value[start:].strip(" \t")
+    if part:
+        out.append(part)
+    return out
+
+
+def _split_semis(text: str) -> list[str]:
+    if '"' not in text:
+        return text.split(";")
+    out: list[str] = []
+    start = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            i = quoted_end(text, i)
+            continue
+        if c == ";":
+            out.append(text[start:i])
+            start = i + 1
+        i += 1
+    out.append(text[start:])
+    return out
+
+
+class Params:
+    """An immutable, ordered set of ``;name=value`` parameters.
+
+    Names compare case-insensitively; values are kept as written (a quoted
+    value keeps its quotes, so serialising gives the original text back).
+    :meth:`get` returns values with quotes removed.  A parameter without a
+    value (``;lr``) has the value ``None``.
+    """
+
+    __slots__ = ("_items", "_map")
+
+    _items: tuple[tuple[str, str | None], ...]
+    _map: dict[str, str | None]
+
+    def __init__(self, items: Iterable[tuple[str, str | None]] = ()) -> None:
+        pairs = tuple(items)
+        for name, val in pairs:
+            if not _TOKEN_ONLY.fullmatch(name):
+                raise SIPUsageError(f"parameter name {name!r} is not a token")
+            if val is not None and not (_GEN_VALUE.fullmatch(val) or _is_quoted(val)):
+                raise SIPUsageError(f"parameter value {val!r} must be a token, host or quoted string")
+        self._items = pairs
+        self._map = {}
+        for name, val in pairs:
+            self._map.setdefault(name.lower(), val)
+
+    @classmethod
+    def _trusted(cls, items: tuple[tuple[str, str | None], ...]) -> Params:
+        self = object.__new__(cls)
+        self._items = items
+        m: dict[str, str | None] = {}
+        for name, val in items:
+            m.setdefault(name.lower(), val)
+        self._map = m
+        return self
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of parameter ``name`` unquoted, ``default`` when absent
+        (and ``None`` for a parameter present without a value)."""
+        try:
+            v = self._map[name.lower()]
+        except KeyError:
+            return default
+        return None if v is None else unquote(v)
+
+    def raw(self, name: str) -> str | None:
+        """The value of ``name`` exactly as written (quotes kept)."""
+        return self._map.get(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._map
+
+    def __iter__(self) -> Iterator[tuple[str, str | None]]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def names(self) -> list[str]:
+        """Parameter names in order, as written."""
+        return [n for n, _ in self._items]
+
+    def with_param(self, name: str, value: str | None = None) -> Params:
+        """A copy with ``name`` set to ``value`` (replacing it, or appended)."""
+        low = name.lower()
+        items = [(n, v) for n, v in self._items if n.lower() != low]
+        if value is not None and not _GEN_VALUE.fullmatch(value) and not _is_quoted(value):
+            value = quote(value)
+        items.append((name, value))
+        return Params(items)
+
+    def without(self, name: str) -> Params:
+        """A copy without parameter ``name``."""
+        low = name.lower()
+        return Params._trusted(tuple((n, v) for n, v in self._items if n.lower() != low))
+
+    def __str__(self) -> str:
+        return "".join(f";{n}" if v is None else f";{n}={v}" for n, v in self._items)
+
+    def __repr__(self) -> str:
+        return f"Params({list(self._items)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Params):
+            return NotImplemented
+        return [(n.lower(), v) for n, v in self._items] == [
+            (n.lower(), v) for n, v in other._items
+        ]
+
+    def __hash__(self) -> int:
+        return hash(tuple((n.lower(), v) for n, v in self._items))
+
+
+EMPTY_PARAMS = Params._trusted(())
+
+
+def _is_quoted(v: str) -> bool:
+    if len(v) < 2 or v[0] != '"':
+        return False
+    try:
+        return quoted_end(v, 0) == len(v)
+    except SIPParseError:
+        return False
+
+
+def parse_params(text: str, what: str) -> Params:
+    """Parse ``;a=b;c;d="q"`` (the leading ``;`` included) into :class:`Params`.
+
+    ``what`` names the element being parsed, for error messages.
+    """
+    if not text:
+        return EMPTY_PARAMS
+    parts = _split_semis(text)
+    if parts[0].strip(" \t"):
+        raise SIPParseError(f"bad {what}: unexpected {parts[0].strip()!r} before parameters")
+    items: list[tuple[str, str | None]] = []
+    for part in parts[1:]:
+        name, eq, val = part.partition("=")
+        name = name.strip(" \t")
+        if not _TOKEN_ONLY.fullmatch(name):
+            raise SIPParseError(f"bad {what}: parameter name {name!r} is not a token")
+        if not eq:
+            items.append((name, None))
+            continue
+        val = val.strip(" \t")
+        if val[:1] == '"':
+            if quoted_end(val, 0) != len(val):
+                raise SIPParseError(f"bad {what}: text after quoted value of {name}")
+        elif not _GEN_VALUE.fullmatch(val):
+            raise SIPParseError(f"bad {what}: bad value {val!r} for parameter {name}")
+        items.append((name, val))
+    return Params._trusted(tuple(items))

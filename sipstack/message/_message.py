@@ -1,0 +1,758 @@
+"""Requests, responses and the datagram parser.
+
+Theory of operation
+-------------------
+``parse`` validates eagerly what decides whether the bytes are a SIP message
+at all and where it ends: the start line, the header section (UTF-8, CRLF
+line ends, no control characters, every line ``name: value`` with a token
+name, within the limits), the mandatory headers' presence and the
+Content-Length.  Header *values* are parsed when first read through a typed
+property, and cached.  The original bytes are kept, so an untouched message
+serialises to exactly what was received; once edited, untouched header
+lines are still written verbatim.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from operator import itemgetter
+from typing import TYPE_CHECKING
+
+from ..errors import (
+    BodyTooLarge,
+    HeaderError,
+    MessageTooLarge,
+    SIPParseError,
+    SIPUsageError,
+    TooManyHeaders,
+    URITooLong,
+    VersionNotSupported,
+)
+from . import _abnf
+from ._address import Address, parse_address
+from ._headers import _KEYS, Headers, header_key
+from ._lex import split_commas
+from ._limits import DEFAULT_LIMITS, Limits
+from ._uri import URI, parse_uri
+from ._values import (
+    AuthHeader,
+    ContentType,
+    CSeq,
+    Event,
+    RetryAfter,
+    SubscriptionState,
+    Via,
+    parse_auth,
+    parse_call_id,
+    parse_content_type,
+    parse_cseq,
+    parse_date,
+    parse_event,
+    parse_retry_after,
+    parse_subscription_state,
+    parse_token,
+    parse_uint,
+    parse_via,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["REASON_PHRASES", "Message", "Request", "Response", "parse"]
+
+REASON_PHRASES: dict[int, str] = {
+    100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued",
+    183: "Session Progress", 199: "Early Dialog Terminated", 200: "OK", 202: "Accepted",
+    204: "No Notification", 300: "Multiple Choices", 301: "Moved Permanently",
+    302: "Moved Temporarily", 305: "Use Proxy", 380: "Alternative Service", 400: "Bad Request",
+    401: "Unauthorized", 402: "Payment Required", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 406: "Not Acceptable", 407: "Proxy Authentication Required",
+    408: "Request Timeout", 410: "Gone", 412: "Conditional Request Failed",
+    413: "Request Entity Too Large", 414: "Request-URI Too Long",
+    415: "Unsupported Media Type", 416: "Unsupported URI Scheme", 420: "Bad Extension",
+    421: "Extension Required", 423: "Interval Too Brief", 428: "Use Identity Header",
+    429: "Provide Referrer Identity", 433: "Anonymity Disallowed", 439: "First Hop Lacks Outbound Support",
+    480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected", 483: "Too Many Hops", 484: "Address Incomplete", 485: "Ambiguous",
+    486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here",
+    489: "Bad Event", 491: "Request Pending", 493: "Undecipherable",
+    494: "Security Agreement Required", 500: "Server Internal Error", 501: "Not Implemented",
+    502: "Bad Gateway", 503: "Service Unavailable", 504: "Server Time-out",
+    505: "Version Not Supported", 513: "Message Too Large", 580: "Precondition Failure",
+    600: "Busy Everywhere", 603: "Decline", 604: "Does Not Exist Anywhere",
+    606: "Not Acceptable", 607: "Unwanted",
+}  # fmt: skip
+
+_METHODS = frozenset(
+    "INVITE ACK BYE CANCEL OPTIONS REGISTER MESSAGE SUBSCRIBE NOTIFY PUBLISH INFO PRACK "
+    "UPDATE REFER".split()
+)
+_MANDATORY = ("via", "from", "to", "call-id", "cseq")
+_MANDATORY_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
+
+
+def _first_via(value: str) -> Via:
+    if '"' in value or "<" in value:
+        parts = split_commas(value)
+        return parse_via(parts[0] if parts else "")
+    return parse_via(value.partition(",")[0])
+
+
+def _contact(value: str) -> Address:
+    if value == "*":
+        raise HeaderError("Contact", "'*' mixed with other contacts")
+    return parse_address(value, "Contact")
+
+
+def _route(value: str) -> Address:
+    return parse_address(value, "Route")
+
+
+def _record_route(value: str) -> Address:
+    return parse_address(value, "Record-Route")
+
+
+def _from(value: str) -> Address:
+    return parse_address(value, "From")
+
+
+def _to(value: str) -> Address:
+    return parse_address(value, "To")
+
+
+def _refer_to(value: str) -> Address:
+    return parse_address(value, "Refer-To")
+
+
+def _max_forwards(value: str) -> int:
+    return parse_uint(value, "Max-Forwards", 255)
+
+
+def _expires(value: str) -> int:
+    # RFC 3261 §20.19: larger values than 2**32-1 are treated as 2**32-1.
+    v = value.strip(" \t")
+    if v.isascii() and v.isdigit() and len(v) > 10:
+        return 2**32 - 1
+    return parse_uint(v, "Expires", 2**32 - 1)
+
+
+def _etag(value: str) -> str:
+    return parse_token(value, "SIP-ETag")
+
+
+def _if_match(value: str) -> str:
+    return parse_token(value, "SIP-If-Match")
+
+
+def _option(value: str) -> str:
+    return parse_token(value, "option tag")
+
+
+def _www_auth(value: str) -> AuthHeader:
+    return parse_auth(value, "WWW-Authenticate")
+
+
+def _proxy_auth(value: str) -> AuthHeader:
+    return parse_auth(value, "Proxy-Authenticate")
+
+
+def _authorization(value: str) -> AuthHeader:
+    return parse_auth(value, "Authorization")
+
+
+def _proxy_authorization(value: str) -> AuthHeader:
+    return parse_auth(value, "Proxy-Authorization")
+
+
+class Message:
+    """What requests and responses share: headers, body, typed header views
+    and serialisation.  ``bytes(msg)`` serialises."""
+
+    __slots__ = ("_body", "_content_length", "_raw", "headers")
+
+    headers: Headers
+    _body: bytes
+    _raw: bytes | None
+    _content_length: int | None
+
+    # -- construction -------------------------------------------------------
+    def _init_common(self, headers: Headers | Iterable[tuple[str, str]] | None, body: bytes) -> None:
+        if not isinstance(body, bytes | bytearray | memoryview):
+            raise SIPUsageError("body must be bytes")
+        self.headers = headers.copy() if isinstance(headers, Headers) else Headers(headers or ())
+        self._body = bytes(body)
+        self._raw = None
+        self._content_length = len(self._body)
+        if self.headers.get("Content-Length") != str(self._content_length):
+            self.headers.set("Content-Length", str(self._content_length))
+
+    # -- body ---------------------------------------------------------------
+    @property
+    def body(self) -> bytes:
+        """The message body (``b""`` when there is none)."""
+        return self._body
+
+    @body.setter
+    def body(self, value: bytes) -> None:
+        if not isinstance(value, bytes | bytearray | memoryview):
+            raise SIPUsageError("body must be bytes")
+        self._body = bytes(value)
+        self._raw = None
+        self._content_length = len(self._body)
+        self.headers.set("Content-Length", str(self._content_length))
+
+    # -- serialisation ------------------------------------------------------
+    def _start_line(self) -> str:
+        raise NotImplementedError
+
+    def serialize(self) -> bytes:
+        """The message as bytes; an untouched parsed message gives back
+        exactly the bytes it was parsed from."""
+        raw = self._raw
+        if raw is not None and not self.headers._dirty:
+            return raw
+        head = self._start_line() + "\r\n" + self.headers.serialize() + "\r\n"
+        return head.encode("utf-8", "surrogateescape") + self._body
+
+    __bytes__ = serialize
+
+    @property
+    def start_line(self) -> str:
+        """The first line of the message, without CRLF."""
+        return self._start_line()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Message) or type(self) is not type(other):
+            return NotImplemented
+        return (
+            self._start_line() == other._start_line()
+            and self.headers == other.headers
+            and self._body == other._body
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- typed views --------------------------------------------------------
+    def _required(self, name: str, parse: object) -> object:
+        v = self.headers.typed(name, parse)  # type: ignore[arg-type]
+        if v is None:
+            raise SIPParseError(f"missing {name} header")
+        return v
+
+    @property
+    def call_id(self) -> str:
+        """Call-ID."""
+        return self._required("Call-ID", parse_call_id)  # type: ignore[return-value]
+
+    @property
+    def cseq(self) -> CSeq:
+        """CSeq: ``.seq`` and ``.method``."""
+        return self._required("CSeq", parse_cseq)  # type: ignore[return-value]
+
+    @property
+    def from_addr(self) -> Address:
+        """From."""
+        return self._required("From", _from)  # type: ignore[return-value]
+
+    @property
+    def to_addr(self) -> Address:
+        """To."""
+        return self._required("To", _to)  # type: ignore[return-value]
+
+    @property
+    def top_via(self) -> Via:
+        """The topmost Via element (only it is parsed)."""
+        return self._required("Via", _first_via)  # type: ignore[return-value]
+
+    @property
+    def vias(self) -> list[Via]:
+        """Every Via element, top first."""
+        return self.headers.typed_list("Via", parse_via)
+
+    @property
+    def contact_is_star(self) -> bool:
+        """True for ``Contact: *`` (REGISTER removing all bindings)."""
+        values = self.headers.get_list("Contact")
+        if "*" not in values:
+            return False
+        if len(values) != 1:
+            raise HeaderError("Contact", "'*' mixed with other contacts")
+        return True
+
+    @property
+    def contacts(self) -> list[Address]:
+        """Contact elements (empty for ``Contact: *``)."""
+        if self.contact_is_star:
+            return []
+        return self.headers.typed_list("Contact", _contact)
+
+    @property
+    def routes(self) -> list[Address]:
+        """Route elements, in order."""
+        return self.headers.typed_list("Route", _route)
+
+    @property
+    def record_routes(self) -> list[Address]:
+        """Record-Route elements, in order."""
+        return self.headers.typed_list("Record-Route", _record_route)
+
+    @property
+    def refer_to(self) -> Address | None:
+        """Refer-To (RFC 3515)."""
+        return self.headers.typed("Refer-To", _refer_to)
+
+    @property
+    def max_forwards(self) -> int | None:
+        """Max-Forwards (0–255)."""
+        return self.headers.typed("Max-Forwards", _max_forwards)
+
+    @property
+    def content_length(self) -> int:
+        """The body length as framed (Content-Length, or the datagram's rest)."""
+        cl = self._content_length
+        return len(self._body) if cl is None else cl
+
+    @property
+    def content_type(self) -> ContentType | None:
+        """Content-Type."""
+        return self.headers.typed("Content-Type", parse_content_type)
+
+    @property
+    def expires(self) -> int | None:
+        """Expires, in seconds."""
+        return self.headers.typed("Expires", _expires)
+
+    @property
+    def min_expires(self) -> int | None:
+        """Min-Expires (in a 423 response)."""
+        return self.headers.typed("Min-Expires", _expires)
+
+    @property
+    def event(self) -> Event | None:
+        """Event (RFC 6665)."""
+        return self.headers.typed("Event", parse_event)
+
+    @property
+    def subscription_state(self) -> SubscriptionState | None:
+        """Subscription-State (RFC 6665)."""
+        return self.headers.typed("Subscription-State", parse_subscription_state)
+
+    @property
+    def allow(self) -> list[str]:
+        """Allow: the methods the sender supports."""
+        return self.headers.typed_list("Allow", _option)
+
+    @property
+    def supported(self) -> list[str]:
+        """Supported option tags."""
+        return self.headers.typed_list("Supported", _option)
+
+    @property
+    def require(self) -> list[str]:
+        """Require option tags."""
+        return self.headers.typed_list("Require", _option)
+
+    @property
+    def proxy_require(self) -> list[str]:
+        """Proxy-Require option tags."""
+        return self.headers.typed_list("Proxy-Require", _option)
+
+    @property
+    def unsupported(self) -> list[str]:
+        """Unsupported option tags (in a 420 response)."""
+        return self.headers.typed_list("Unsupported", _option)
+
+    @property
+    def sip_etag(self) -> str | None:
+        """SIP-ETag (RFC 3903)."""
+        return self.headers.typed("SIP-ETag", _etag)
+
+    @property
+    def sip_if_match(self) -> str | None:
+        """SIP-If-Match (RFC 3903)."""
+        return self.headers.typed("SIP-If-Match", _if_match)
+
+    @property
+    def www_authenticate(self) -> list[AuthHeader]:
+        """WWW-Authenticate challenges, one per header line."""
+        return self._auth_lines("WWW-Authenticate", _www_auth)
+
+    @property
+    def proxy_authenticate(self) -> list[AuthHeader]:
+        """Proxy-Authenticate challenges, one per header line."""
+        return self._auth_lines("Proxy-Authenticate", _proxy_auth)
+
+    @property
+    def authorization(self) -> list[AuthHeader]:
+        """Authorization credentials, one per header line."""
+        return self._auth_lines("Authorization", _authorization)
+
+    @property
+    def proxy_authorization(self) -> list[AuthHeader]:
+        """Proxy-Authorization credentials, one per header line."""
+        return self._auth_lines("Proxy-Authorization", _proxy_authorization)
+
+    def _auth_lines(self, name: str, parse: object) -> list[AuthHeader]:
+        # Auth values contain commas of their own, so each line is one value.
+        key = "#" + header_key(name)
+        cache = self.headers._cache
+        if key not in cache:
+            cache[key] = tuple(parse(v) for v in self.headers.get_all(name))  # type: ignore[operator]
+        return list(cache[key])  # type: ignore[call-overload]
+
+    @property
+    def retry_after(self) -> RetryAfter | None:
+        """Retry-After."""
+        return self.headers.typed("Retry-After", parse_retry_after)
+
+    @property
+    def date(self) -> _dt.datetime | None:
+        """Date, as an aware UTC datetime."""
+        return self.headers.typed("Date", parse_date)
+
+    def validate(self) -> Self:
+        """Parse every typed header this message carries and check the rules
+        that tie them together; returns the message or raises SIPParseError.
+        A server calls this before acting on a request."""
+        for name in _MANDATORY:
+            if name not in self.headers:
+                raise SIPParseError(f"missing {_MANDATORY_NAMES[name]} header")
+        self.call_id, self.cseq, self.from_addr, self.to_addr, self.vias  # noqa: B018
+        self.contacts, self.routes, self.record_routes, self.refer_to  # noqa: B018
+        self.max_forwards, self.content_type, self.expires, self.min_expires  # noqa: B018
+        self.event, self.subscription_state, self.allow, self.supported  # noqa: B018
+        self.require, self.proxy_require, self.unsupported, self.sip_etag  # noqa: B018
+        self.sip_if_match, self.www_authenticate, self.proxy_authenticate  # noqa: B018
+        self.authorization, self.proxy_authorization, self.retry_after, self.date  # noqa: B018
+        return self
+
+
+class Request(Message):
+    """A SIP request.  ``Request("MESSAGE", "sip:bob@example.com", headers,
+    body)``; Content-Length is set from the body."""
+
+    __slots__ = ("_method", "_uri", "_uri_text")
+
+    _method: str
+    _uri: URI | None
+    _uri_text: str
+
+    def __init__(
+        self,
+        method: str,
+        uri: URI | str,
+        headers: Headers | Iterable[tuple[str, str]] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        if not _abnf.TOKEN.fullmatch(method):
+            raise SIPUsageError(f"{method!r} is not a method token")
+        self._method = method
+        self._set_uri(uri)
+        self._init_common(headers, body)
+
+    def _set_uri(self, uri: URI | str) -> None:
+        if isinstance(uri, str):
+            try:
+                parsed = parse_uri(uri)
+            except SIPParseError as exc:
+                raise SIPUsageError(str(exc)) from None
+            self._uri, self._uri_text = parsed, uri
+        elif isinstance(uri, URI):
+            self._uri, self._uri_text = uri, str(uri)
+        else:
+            raise SIPUsageError("uri must be a URI or a string")
+
+    @property
+    def method(self) -> str:
+        """The method token (``INVITE``, ``MESSAGE``, extension methods …)."""
+        return self._method
+
+    @method.setter
+    def method(self, value: str) -> None:
+        if not _abnf.TOKEN.fullmatch(value):
+            raise SIPUsageError(f"{value!r} is not a method token")
+        self._method = value
+        self._raw = None
+
+    @property
+    def uri(self) -> URI:
+        """The Request-URI, parsed on first use."""
+        u = self._uri
+        if u is None:
+            u = self._uri = parse_uri(self._uri_text)
+        return u
+
+    @uri.setter
+    def uri(self, value: URI | str) -> None:
+        self._set_uri(value)
+        self._raw = None
+
+    @property
+    def uri_text(self) -> str:
+        """The Request-URI as written."""
+        return self._uri_text
+
+    def _start_line(self) -> str:
+        return f"{self._method} {self._uri_text} SIP/2.0"
+
+    def validate(self) -> Self:
+        """As :meth:`Message.validate`, plus the Request-URI and the CSeq
+        method matching the request method (RFC 3261 §8.1.1.5)."""
+        super().validate()
+        self.uri  # noqa: B018
+        if self.cseq.method != self._method:
+            raise SIPParseError(f"CSeq method {self.cseq.method} does not match {self._method}")
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Request {self._method} {self._uri_text}>"
+
+
+class Response(Message):
+    """A SIP response.  The reason phrase defaults to the standard one."""
+
+    __slots__ = ("_reason", "_status")
+
+    _status: int
+    _reason: str
+
+    def __init__(
+        self,
+        status: int,
+        reason: str | None = None,
+        headers: Headers | Iterable[tuple[str, str]] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        self._set_status(status, reason)
+        self._init_common(headers, body)
+
+    def _set_status(self, status: int, reason: str | None) -> None:
+        if not isinstance(status, int) or not 100 <= status <= 699:
+            raise SIPUsageError(f"status {status!r} is not in 100..699")
+        if reason is None:
+            reason = REASON_PHRASES.get(status, "")
+        if any(c in reason for c in "\r\n\x00"):
+            raise SIPUsageError("reason phrase contains CR, LF or NUL")
+        self._status, self._reason = status, reason
+
+    @property
+    def status(self) -> int:
+        """The status code."""
+        return self._status
+
+    @status.setter
+    def status(self, value: int) -> None:
+        self._set_status(value, REASON_PHRASES.get(value, ""))
+        self._raw = None
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase (may be empty)."""
+        return self._reason
+
+    @reason.setter
+    def reason(self, value: str) -> None:
+        self._set_status(self._status, value)
+        self._raw = None
+
+    @property
+    def is_provisional(self) -> bool:
+        """1xx."""
+        return self._status < 200
+
+    @property
+    def is_success(self) -> bool:
+        """2xx."""
+        return 200 <= self._status < 300
+
+    def _start_line(self) -> str:
+        return f"SIP/2.0 {self._status} {self._reason}"
+
+    def __repr__(self) -> str:
+        return f"<Response {self._status} {self._reason}>"
+
+
+# -- the parser ---------------------------------------------------------------
+
+
+def _request_line(line: str, limits: Limits) -> Request:
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise SIPParseError(f"request line {line[:80]!r} is not 'METHOD URI SIP/2.0'")
+    method, uri, version = parts
+    if version != "SIP/2.0" and version.upper() != "SIP/2.0":
+        if _abnf.SIP_VERSION.fullmatch(version):
+            raise VersionNotSupported(f"SIP version {version} is not supported")
+        raise SIPParseError(f"request line {line[:80]!r} does not end in SIP/2.0")
+    if method not in _METHODS and not _abnf.TOKEN.fullmatch(method):
+        raise SIPParseError(f"{method[:40]!r} is not a method")
+    if len(uri) > limits.max_uri_length:
+        raise URITooLong(f"Request-URI of {len(uri)} characters")
+    if uri[:4] != "sip:":
+        scheme = _abnf.SCHEME.match(uri)
+        if scheme is None or uri[scheme.end() : scheme.end() + 1] != ":":
+            raise SIPParseError(f"Request-URI {uri[:80]!r} has no scheme")
+    req = Request.__new__(Request)
+    req._method = method
+    req._uri_text = uri
+    req._uri = None
+    return req
+
+
+def _status_line(line: str) -> Response:
+    parts = line.split(" ", 2)
+    version = parts[0]
+    if version != "SIP/2.0" and version.upper() != "SIP/2.0":
+        raise SIPParseError(f"status line {line[:80]!r} does not start with SIP/2.0")
+    if len(parts) < 2:
+        raise SIPParseError(f"status line {line[:80]!r} has no status code")
+    code = parts[1]
+    if len(code) != 3 or not code.isdigit() or not code.isascii() or not "100" <= code <= "699":
+        raise SIPParseError(f"bad status code {code[:10]!r}")
+    resp = Response.__new__(Response)
+    resp._status = int(code)
+    resp._reason = parts[2] if len(parts) == 3 else ""
+    return resp
+
+
+def _unfold(lines: list[str]) -> tuple[list[str], list[str]]:
+    """RFC 3261 §7.3.1: a line starting with SP or HT continues the previous
+    one; the folding is equivalent to a single SP."""
+    logical: list[str] = []
+    raws: list[str] = []
+    for line in lines:
+        if line[:1] in (" ", "\t") and line:
+            if not logical:
+                raise SIPParseError("continuation line before the first header")
+            logical[-1] = logical[-1].rstrip(" \t") + " " + line.lstrip(" \t")
+            raws[-1] = raws[-1] + "\r\n" + line
+        else:
+            logical.append(line)
+            raws.append(line)
+    return logical, raws
+
+
+def _slow_headers(
+    lines: list[str],
+) -> tuple[list[tuple[str, str, str]], list[str], list[str] | None]:
+    """The careful path of header indexing: folded lines, unknown names,
+    lines without a colon."""
+    raws: list[str] | None = None
+    if any(line[:1] in (" ", "\t") for line in lines):
+        lines, raws = _unfold(lines)
+    parts = [line.partition(":") for line in lines]
+    keys: list[str] = []
+    for name, sep, _ in parts:
+        if not sep:
+            raise SIPParseError(f"header line without a colon: {name[:40]!r}")
+        keys.append(header_key(name))
+    return parts, keys, raws
+
+
+# Bytes allowed in a header section besides CR and LF (which must pair up):
+# HT, printable ASCII and every byte >= 0x80 (UTF-8 is checked by decoding).
+_PLAIN = b"\t" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+_MANDATORY_SET = frozenset(_MANDATORY)
+_HAS_COLON = itemgetter(1)
+
+
+def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -> Message:
+    """Parse the start line and header section ``data[start:end]`` (without
+    the final empty line).  Sets ``_content_length``; leaves body and raw
+    bytes to the caller."""
+    if end - start > limits.max_message_size:
+        raise MessageTooLarge(f"header section of {end - start} bytes")
+    raw = data[start:end]
+    try:
+        head = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SIPParseError(f"header section is not UTF-8 (byte {exc.start})") from None
+    lines = head.split("\r\n")
+    nl = len(lines) - 1
+    # One pass finds both control characters and CR/LF that are not pairs.
+    if raw.translate(None, _PLAIN) != b"\r\n" * nl:
+        raise SIPParseError("control character, bare CR or bare LF in header section")
+    if nl > limits.max_header_lines:
+        raise TooManyHeaders(f"{nl} header lines (limit {limits.max_header_lines})")
+    if end - start > limits.max_line_length and max(map(len, lines)) > limits.max_line_length:
+        raise SIPParseError(
+            f"header line longer than {limits.max_line_length}", reason="Header Line Too Long"
+        )
+    first = lines[0]
+    if first[:4] == "SIP/" or first[:4].upper() == "SIP/":
+        msg: Message = _status_line(first)
+    else:
+        msg = _request_line(first, limits)
+    del lines[0]
+    keys_get = _KEYS.get
+    parts = [line.partition(":") for line in lines]
+    keys = [keys_get(p[0]) for p in parts]
+    raws: list[str] | None = None
+    present = set(keys)
+    if None in present or not all(map(_HAS_COLON, parts)):
+        parts, keys, raws = _slow_headers(lines)  # type: ignore[assignment]
+        present = set(keys)
+    if not present >= _MANDATORY_SET:
+        missing = [_MANDATORY_NAMES[k] for k in _MANDATORY if k not in present]
+        raise SIPParseError(f"missing {', '.join(missing)} header")
+    if "content-length" not in present:
+        msg._content_length = None
+    else:
+        cl_i = keys.index("content-length")
+        cl_text = parts[cl_i][2].strip(" \t")
+        if keys.count("content-length") > 1:
+            for j in range(cl_i + 1, len(keys)):
+                if keys[j] == "content-length" and parts[j][2].strip(" \t") != cl_text:
+                    raise SIPParseError("conflicting Content-Length headers")
+        if not (cl_text.isascii() and cl_text.isdigit()) or len(cl_text) > 10:
+            raise SIPParseError(f"bad Content-Length {cl_text[:20]!r}")
+        cl = int(cl_text)
+        if cl > limits.max_body_size:
+            raise BodyTooLarge(f"Content-Length {cl} exceeds {limits.max_body_size}")
+        msg._content_length = cl
+    h = Headers.__new__(Headers)
+    h._keys = keys  # type: ignore[assignment]
+    h._parts = parts
+    h._raws = raws
+    h._present = present  # type: ignore[assignment]
+    h._cache = {}
+    h._dirty = False
+    msg.headers = h
+    return msg
+
+
+def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS) -> Request | Response:
+    """Parse one SIP message from a datagram (or any complete buffer).
+
+    Content-Length is optional (absent means the rest of the datagram); a
+    datagram longer than Content-Length is truncated to it, a shorter one is
+    rejected (RFC 3261 §18.3).  Raises :class:`~sipstack.errors.SIPParseError`
+    (with the status to answer) for anything that is not a valid message.
+    """
+    if type(data) is not bytes:
+        data = bytes(data)
+    n = len(data)
+    if n > limits.max_message_size:
+        raise MessageTooLarge(f"message of {n} bytes (limit {limits.max_message_size})")
+    start = 0
+    # RFC 3261 §7.5: CRLFs before the start line are ignored.
+    while data.startswith(b"\r\n", start):
+        start += 2
+    end = data.find(b"\r\n\r\n", start)
+    if end < 0:
+        raise SIPParseError("header section does not end with an empty line")
+    msg = _parse_head(data, start, end, limits)
+    body_start = end + 4
+    cl = msg._content_length
+    if cl is None:
+        body_end = n
+        if n - body_start > limits.max_body_size:
+            raise BodyTooLarge(f"body of {n - body_start} bytes")
+    else:
+        body_end = body_start + cl
+        if body_end > n:
+            raise SIPParseError(f"body shorter ({n - body_start}) than Content-Length ({cl})")
+    msg._body = data[body_start:body_end]
+    msg._raw = data if start == 0 and body_end == n else data[start:body_end]
+    return msg  # type: ignore[return-value]

@@ -1,0 +1,508 @@
+"""Typed views of the headers the stack itself uses (RFC 3261 §20 and the
+extensions named on each class).  Each ``parse_*`` function takes one header
+value (one comma-separated element for list headers) and returns an
+immutable value or raises :class:`~sipstack.errors.SIPParseError`."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+
+from ..errors import HeaderError, SIPParseError, SIPUsageError
+from . import _abnf
+from ._lex import EMPTY_PARAMS, Params, parse_params, quoted_end, split_commas, unquote
+from ._uri import _is_ipv6_ref
+
+__all__ = [
+    "AuthHeader",
+    "CSeq",
+    "ContentType",
+    "Event",
+    "RetryAfter",
+    "SubscriptionState",
+    "Via",
+    "parse_auth",
+    "parse_call_id",
+    "parse_content_type",
+    "parse_cseq",
+    "parse_date",
+    "parse_event",
+    "parse_retry_after",
+    "parse_subscription_state",
+    "parse_token",
+    "parse_uint",
+    "parse_via",
+]
+
+MAX_UINT32 = 2**32 - 1
+_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_WEEKDAYS = "Mon Tue Wed Thu Fri Sat Sun".split()
+_MAGIC_COOKIE = "z9hG4bK"
+
+
+def parse_uint(text: str, header: str, maximum: int = MAX_UINT32) -> int:
+    """A non-negative decimal integer no larger than ``maximum``."""
+    v = text.strip(" \t")
+    if not (v.isascii() and v.isdigit()) or len(v) > 10:
+        raise HeaderError(header, f"{v[:40]!r} is not a number")
+    n = int(v)
+    if n > maximum:
+        raise HeaderError(header, f"{n} is larger than {maximum}")
+    return n
+
+
+def parse_token(text: str, header: str) -> str:
+    """A single token (SIP-ETag, Allow element, option tag …)."""
+    v = text.strip(" \t")
+    if not _abnf.TOKEN.fullmatch(v):
+        raise HeaderError(header, f"{v[:40]!r} is not a token")
+    return v
+
+
+def parse_call_id(text: str) -> str:
+    """Call-ID = word [ "@" word ]."""
+    v = text.strip(" \t")
+    if not _abnf.CALL_ID.fullmatch(v):
+        raise HeaderError("Call-ID", f"{v[:40]!r} is not a valid Call-ID")
+    return v
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Via:
+    """One Via header element (RFC 3261 §20.42, RFC 3581 rport)."""
+
+    host: str
+    port: int | None = None
+    transport: str = "UDP"
+    params: Params = EMPTY_PARAMS
+    protocol: str = "SIP/2.0"
+    _raw: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self._raw is None:
+            if not (_abnf.HOSTNAME.fullmatch(self.host) or _is_ipv6_ref(self.host)):
+                raise SIPUsageError(f"{self.host!r} is not a host name or IP address")
+            if not _abnf.TOKEN.fullmatch(self.transport):
+                raise SIPUsageError(f"{self.transport!r} is not a transport token")
+
+    @property
+    def branch(self) -> str | None:
+        """The branch parameter (transaction identifier)."""
+        return self.params.get("branch")
+
+    @property
+    def has_magic_cookie(self) -> bool:
+        """Whether the branch starts with ``z9hG4bK`` (RFC 3261 §8.1.1.7);
+        if not, transactions fall back to RFC 2543 matching."""
+        b = self.params.get("branch")
+        return b is not None and b.startswith(_MAGIC_COOKIE)
+
+    @property
+    def received(self) -> str | None:
+        """The ``received`` parameter (§18.2.1)."""
+        return self.params.get("received")
+
+    @property
+    def rport_requested(self) -> bool:
+        """Whether ``rport`` is present, with or without a value (RFC 3581)."""
+        return "rport" in self.params
+
+    @property
+    def rport(self) -> int | None:
+        """The value of ``rport`` when it has one."""
+        v = self.params.get("rport")
+        return int(v) if v is not None and v.isascii() and v.isdigit() and len(v) <= 5 else None
+
+    @property
+    def maddr(self) -> str | None:
+        """The ``maddr`` parameter."""
+        return self.params.get("maddr")
+
+    @property
+    def ttl(self) -> int | None:
+        """The ``ttl`` parameter."""
+        v = self.params.get("ttl")
+        return int(v) if v is not None and v.isascii() and v.isdigit() and len(v) <= 3 else None
+
+    @property
+    def sent_by(self) -> tuple[str, int | None]:
+        """``(host, port)`` as sent by the element that added this Via."""
+        return self.host, self.port
+
+    def with_param(self, name: str, value: str | None = None) -> Via:
+        """A copy with parameter ``name`` set (e.g. ``received``, ``rport``)."""
+        return Via(self.host, self.port, self.transport, self.params.with_param(name, value), self.protocol)
+
+    def __str__(self) -> str:
+        if self._raw is not None:
+            return self._raw
+        port = "" if self.port is None else f":{self.port}"
+        return f"{self.protocol}/{self.transport} {self.host}{port}{self.params}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Via):
+            return NotImplemented
+        return (
+            self.host.lower() == other.host.lower()
+            and self.port == other.port
+            and self.transport.upper() == other.transport.upper()
+            and self.protocol.upper() == other.protocol.upper()
+            and self.params == other.params
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.host.lower(), self.port, self.transport.upper()))
+
+
+def parse_via(text: str) -> Via:
+    """Parse one via-parm."""
+    value = text.strip(" \t")
+    m = _abnf.VIA_HEAD.match(value)
+    if m is None:
+        raise HeaderError("Via", f"{value[:60]!r} is not sent-protocol sent-by")
+    name, version, transport, host, port = m.groups()
+    if host[0] == "[":
+        if not _is_ipv6_ref(host):
+            raise HeaderError("Via", f"bad IPv6 reference {host!r}")
+    elif not _abnf.HOSTNAME.fullmatch(host):
+        raise HeaderError("Via", f"bad host {host!r}")
+    p: int | None = None
+    if port is not None:
+        p = int(port)
+        if p > 65535:
+            raise HeaderError("Via", f"port {p} out of range")
+    rest = value[m.end() :]
+    if rest and rest[0] != ";":
+        raise HeaderError("Via", f"unexpected {rest[:20]!r} after sent-by")
+    params = parse_params(rest, "Via") if rest else EMPTY_PARAMS
+    return Via(host, p, transport.upper(), params, f"{name}/{version}", value)
+
+
+@dataclass(frozen=True, slots=True)
+class CSeq:
+    """CSeq (RFC 3261 §20.16): sequence number and method."""
+
+    seq: int
+    method: str
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.method}"
+
+
+def parse_cseq(text: str) -> CSeq:
+    """CSeq = 1*DIGIT LWS Method."""
+    parts = text.split()
+    if len(parts) != 2:
+        raise HeaderError("CSeq", f"{text[:40]!r} is not 'number METHOD'")
+    seq = parse_uint(parts[0], "CSeq", MAX_UINT32)
+    if not _abnf.TOKEN.fullmatch(parts[1]):
+        raise HeaderError("CSeq", f"{parts[1][:40]!r} is not a method")
+    return CSeq(seq, parts[1])
+
+
+@dataclass(frozen=True, slots=True)
+class ContentType:
+    """Content-Type (RFC 3261 §20.15): media type with parameters."""
+
+    type: str
+    subtype: str
+    params: Params = EMPTY_PARAMS
+
+    @property
+    def mime(self) -> str:
+        """``type/subtype`` in lower case, e.g. ``application/sdp``."""
+        return f"{self.type}/{self.subtype}".lower()
+
+    @property
+    def charset(self) -> str | None:
+        """The ``charset`` parameter."""
+        return self.params.get("charset")
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.subtype}{self.params}"
+
+
+def parse_content_type(text: str) -> ContentType:
+    """media-type = m-type SLASH m-subtype *(SEMI m-parameter)."""
+    value = text.strip(" \t")
+    m = _abnf.MEDIA_TYPE.match(value)
+    if m is None:
+        raise HeaderError("Content-Type", f"{value[:40]!r} is not a media type")
+    rest = value[m.end() :]
+    if rest and rest[0] != ";":
+        raise HeaderError("Content-Type", f"unexpected {rest[:20]!r}")
+    params = parse_params(rest, "Content-Type") if rest else EMPTY_PARAMS
+    return ContentType(m.group(1), m.group(2), params)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Event (RFC 6665 §8.2.1): package name and parameters (``id``)."""
+
+    package: str
+    params: Params = EMPTY_PARAMS
+
+    @property
+    def id(self) -> str | None:
+        """The ``id`` parameter that tells subscriptions in one dialog apart."""
+        return self.params.get("id")
+
+    def __str__(self) -> str:
+        return f"{self.package}{self.params}"
+
+
+def parse_event(text: str) -> Event:
+    """Event = event-type *( SEMI event-param )."""
+    value = text.strip(" \t")
+    pkg, semi, rest = value.partition(";")
+    pkg = pkg.strip(" \t")
+    if not _abnf.TOKEN.fullmatch(pkg):
+        raise HeaderError("Event", f"{pkg[:40]!r} is not an event type")
+    params = parse_params(";" + rest, "Event") if semi else EMPTY_PARAMS
+    return Event(pkg, params)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionState:
+    """Subscription-State (RFC 6665 §8.2.3)."""
+
+    state: str
+    params: Params = EMPTY_PARAMS
+
+    @property
+    def reason(self) -> str | None:
+        """Why a subscription was terminated (``timeout``, ``rejected`` …)."""
+        return self.params.get("reason")
+
+    @property
+    def expires(self) -> int | None:
+        """Seconds left of the subscription."""
+        v = self.params.get("expires")
+        return int(v) if v is not None and v.isascii() and v.isdigit() and len(v) <= 10 else None
+
+    @property
+    def retry_after(self) -> int | None:
+        """Seconds to wait before subscribing again."""
+        v = self.params.get("retry-after")
+        return int(v) if v is not None and v.isascii() and v.isdigit() and len(v) <= 10 else None
+
+    def __str__(self) -> str:
+        return f"{self.state}{self.params}"
+
+
+def parse_subscription_state(text: str) -> SubscriptionState:
+    """Subscription-State = substate-value *( SEMI subexp-params )."""
+    value = text.strip(" \t")
+    state, semi, rest = value.partition(";")
+    state = state.strip(" \t")
+    if not _abnf.TOKEN.fullmatch(state):
+        raise HeaderError("Subscription-State", f"{state[:40]!r} is not a state")
+    params = parse_params(";" + rest, "Subscription-State") if semi else EMPTY_PARAMS
+    return SubscriptionState(state.lower(), params)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthHeader:
+    """A challenge (WWW-Authenticate, Proxy-Authenticate) or credentials
+    (Authorization, Proxy-Authorization), RFC 3261 §20.7 / RFC 7616.
+
+    ``params`` keeps each auth-param as written (quoted values keep their
+    quotes); :meth:`get` returns them unquoted.  For a scheme whose value is
+    not a parameter list (``token68``), ``params`` is empty and ``token68``
+    holds it.
+    """
+
+    scheme: str
+    params: tuple[tuple[str, str], ...] = ()
+    token68: str | None = None
+
+    def get(self, name: str) -> str | None:
+        """The unquoted value of parameter ``name`` (case-insensitive)."""
+        low = name.lower()
+        for n, v in self.params:
+            if n.lower() == low:
+                return unquote(v)
+        return None
+
+    @property
+    def is_digest(self) -> bool:
+        """True for the Digest scheme."""
+        return self.scheme.lower() == "digest"
+
+    @property
+    def realm(self) -> str | None:
+        """The protection realm."""
+        return self.get("realm")
+
+    @property
+    def nonce(self) -> str | None:
+        """The server nonce."""
+        return self.get("nonce")
+
+    @property
+    def opaque(self) -> str | None:
+        """Opaque server data echoed by the client."""
+        return self.get("opaque")
+
+    @property
+    def algorithm(self) -> str:
+        """The digest algorithm (``MD5`` when absent, RFC 7616 §3.3)."""
+        return self.get("algorithm") or "MD5"
+
+    @property
+    def qop_options(self) -> list[str]:
+        """The qop values offered (challenge) or chosen (credentials)."""
+        q = self.get("qop")
+        return [] if q is None else [x.strip() for x in q.split(",") if x.strip()]
+
+    @property
+    def stale(self) -> bool:
+        """``stale=true``: the nonce expired but the credentials were right."""
+        return (self.get("stale") or "").lower() == "true"
+
+    @property
+    def username(self) -> str | None:
+        """The user name (credentials)."""
+        return self.get("username")
+
+    @property
+    def response(self) -> str | None:
+        """The request digest (credentials)."""
+        return self.get("response")
+
+    @property
+    def uri(self) -> str | None:
+        """The digest-uri (credentials)."""
+        return self.get("uri")
+
+    @property
+    def cnonce(self) -> str | None:
+        """The client nonce (credentials)."""
+        return self.get("cnonce")
+
+    @property
+    def nc(self) -> int | None:
+        """The nonce count (credentials), parsed from 8 hex digits."""
+        v = self.get("nc")
+        if v is None or len(v) != 8:
+            return None
+        try:
+            return int(v, 16)
+        except ValueError:
+            return None
+
+    def __str__(self) -> str:
+        if self.token68 is not None:
+            return f"{self.scheme} {self.token68}"
+        return f"{self.scheme} " + ", ".join(f"{n}={v}" for n, v in self.params)
+
+
+def parse_auth(text: str, header: str) -> AuthHeader:
+    """challenge / credentials = auth-scheme LWS auth-param *(COMMA auth-param)."""
+    value = text.strip(" \t")
+    scheme, _, rest = value.partition(" ")
+    if not _abnf.TOKEN.fullmatch(scheme):
+        raise HeaderError(header, f"{scheme[:40]!r} is not an auth scheme")
+    rest = rest.strip(" \t")
+    if not rest:
+        return AuthHeader(scheme)
+    if "=" not in rest.rstrip("="):
+        return AuthHeader(scheme, (), rest)
+    params: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    try:
+        elements = split_commas(rest)
+    except SIPParseError as exc:
+        raise HeaderError(header, str(exc)) from None
+    for element in elements:
+        name, eq, val = element.partition("=")
+        name = name.strip(" \t")
+        val = val.strip(" \t")
+        if not eq or not _abnf.TOKEN.fullmatch(name):
+            raise HeaderError(header, f"bad auth-param {element[:40]!r}")
+        if val[:1] == '"':
+            if quoted_end(val, 0) != len(val):
+                raise HeaderError(header, f"text after quoted value of {name}")
+        elif not _abnf.TOKEN.fullmatch(val):
+            raise HeaderError(header, f"bad value for {name}")
+        low = name.lower()
+        if low in seen:
+            raise HeaderError(header, f"parameter {name} appears twice")
+        seen.add(low)
+        params.append((name, val))
+    return AuthHeader(scheme, tuple(params))
+
+
+@dataclass(frozen=True, slots=True)
+class RetryAfter:
+    """Retry-After (RFC 3261 §20.33): seconds, optional comment, parameters."""
+
+    seconds: int
+    comment: str | None = None
+    params: Params = EMPTY_PARAMS
+
+    @property
+    def duration(self) -> int | None:
+        """The ``duration`` parameter, in seconds."""
+        v = self.params.get("duration")
+        return int(v) if v is not None and v.isascii() and v.isdigit() and len(v) <= 10 else None
+
+    def __str__(self) -> str:
+        comment = "" if self.comment is None else f" ({self.comment})"
+        return f"{self.seconds}{comment}{self.params}"
+
+
+def parse_retry_after(text: str) -> RetryAfter:
+    """Retry-After = delta-seconds [ comment ] *( SEMI retry-param )."""
+    value = text.strip(" \t")
+    i = 0
+    while i < len(value) and value[i].isascii() and value[i].isdigit():
+        i += 1
+    if i == 0 or i > 10:
+        raise HeaderError("Retry-After", f"{value[:40]!r} does not start with seconds")
+    seconds = int(value[:i])
+    rest = value[i:].lstrip(" \t")
+    comment: str | None = None
+    if rest[:1] == "(":
+        depth = 0
+        for j, c in enumerate(rest):
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+                if depth == 0:
+                    comment = rest[1:j]
+                    rest = rest[j + 1 :].lstrip(" \t")
+                    break
+        else:
+            raise HeaderError("Retry-After", "unterminated comment")
+    if rest and rest[0] != ";":
+        raise HeaderError("Retry-After", f"unexpected {rest[:20]!r}")
+    params = parse_params(rest, "Retry-After") if rest else EMPTY_PARAMS
+    return RetryAfter(seconds, comment, params)
+
+
+def parse_date(text: str) -> _dt.datetime:
+    """SIP-date = rfc1123-date, e.g. ``Sat, 13 Nov 2010 23:29:00 GMT``
+    (RFC 3261 §20.17), as an aware UTC datetime."""
+    m = _abnf.SIP_DATE.fullmatch(text.strip(" \t"))
+    if m is None:
+        raise HeaderError("Date", f"{text[:40]!r} is not an RFC 1123 date")
+    wkday, day, mon, year, hh, mm, ss = m.groups()
+    try:
+        d = _dt.datetime(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=_dt.UTC)
+    except ValueError as exc:
+        raise HeaderError("Date", str(exc)) from None
+    # A wrong weekday name is tolerated: the date itself is unambiguous.
+    del wkday
+    return d
+
+
+def format_date(d: _dt.datetime) -> str:
+    """Format an aware datetime as a SIP-date."""
+    d = d.astimezone(_dt.UTC)
+    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    return (
+        f"{_WEEKDAYS[d.weekday()]}, {d.day:02d} {months[d.month - 1]} {d.year:04d} "
+        f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} GMT"
+    )
