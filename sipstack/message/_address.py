@@ -3,35 +3,45 @@ From, To, Contact, Route, Record-Route, Refer-To, Reply-To, P-Asserted-Identity 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..errors import SIPParseError, SIPUsageError
 from . import _abnf
-from ._lex import EMPTY_PARAMS, Params, parse_params, quote, quoted_end, unquote
+from ._lex import EMPTY_PARAMS, Params, _ro, parse_params, quote, quoted_end, unquote
 from ._uri import URI, parse_uri
 
 __all__ = ["Address", "parse_address"]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Address:
-    """A URI with an optional display name and header parameters.
+    """A URI with an optional display name and header parameters (immutable).
 
     ``display_name`` is unquoted (``None`` when absent).  ``params`` are the
     header parameters after the URI (``tag``, ``expires``, ``q`` …), not the
     URI's own parameters.
     """
 
-    uri: URI
-    display_name: str | None = None
-    params: Params = EMPTY_PARAMS
-    _raw: str | None = field(default=None, repr=False)
+    __slots__ = ("_display_name", "_params", "_raw", "_uri")
 
-    def __post_init__(self) -> None:
-        if self._raw is None and self.display_name is not None and any(
-            c in self.display_name for c in "\r\n\x00"
-        ):
+    uri: URI = _ro("_uri", "The URI.")
+    display_name: str | None = _ro("_display_name", "The display name, unquoted.")
+    params: Params = _ro("_params", "The header parameters (tag, expires, q …).")
+
+    def __init__(self, uri: URI, display_name: str | None = None, params: Params = EMPTY_PARAMS) -> None:
+        if not isinstance(uri, URI):
+            raise SIPUsageError("uri must be a URI (use parse_uri for text)")
+        if display_name is not None and any(c in display_name for c in "\r\n\x00"):
             raise SIPUsageError("display name cannot contain CR, LF or NUL")
+        if not isinstance(params, Params):
+            raise SIPUsageError("params must be a Params")
+        self._uri, self._display_name, self._params, self._raw = uri, display_name, params, None
+
+    @classmethod
+    def _parsed(cls, uri: URI, display_name: str | None, params: Params, raw: str) -> Address:
+        self = object.__new__(cls)
+        self._uri, self._display_name, self._params, self._raw = uri, display_name, params, raw
+        return self
+
+    def __repr__(self) -> str:
+        return f"Address({str(self)!r})"
 
     @property
     def tag(self) -> str | None:
@@ -125,4 +135,4 @@ def parse_address(text: str, header: str = "address") -> Address:
     uri = parse_uri(uri_text)
     param_text = param_text.strip(" \t")
     params = parse_params(param_text, header) if param_text else EMPTY_PARAMS
-    return Address(uri, display, params, raw)
+    return Address._parsed(uri, display, params, raw)

@@ -212,16 +212,28 @@ class Headers:
         cache[key] = result
         return result
 
-    def typed_list(self, name: str, parse: Callable[[str], T]) -> list[T]:
-        """``parse`` applied to every element of list-valued ``name``, cached.
-        The list returned is a copy the caller may keep or change."""
+    def typed_list(self, name: str, parse: Callable[[str], T]) -> tuple[T, ...]:
+        """``parse`` applied to every element of list-valued ``name``, cached
+        until the headers change."""
         key = "*" + (_KEYS.get(name) or header_key(name))
         cache = self._cache
         if key in cache:
-            return list(cache[key])  # type: ignore[call-overload]
+            return cache[key]  # type: ignore[return-value]
         result = tuple(parse(v) for v in self.get_list(name))
         cache[key] = result
-        return list(result)
+        return result
+
+    def typed_lines(self, name: str, parse: Callable[[str], T]) -> tuple[T, ...]:
+        """``parse`` applied to the value of every line of ``name`` (for
+        headers whose values contain commas of their own, such as
+        WWW-Authenticate), cached until the headers change."""
+        key = "#" + (_KEYS.get(name) or header_key(name))
+        cache = self._cache
+        if key in cache:
+            return cache[key]  # type: ignore[return-value]
+        result = tuple(parse(v) for v in self.get_all(name))
+        cache[key] = result
+        return result
 
     # -- writing ------------------------------------------------------------
     def _entry(self, name: str, value: str) -> tuple[str, tuple[str, str, str]]:

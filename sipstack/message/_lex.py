@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
+from typing import Any
 
 from ..errors import SIPParseError, SIPUsageError
 
 __all__ = ["Params", "parse_params", "quote", "split_commas", "unquote"]
+
+def _ro(slot: str, doc: str) -> Any:
+    """A read-only attribute backed by a private slot; the getter is C code,
+    so reading it costs no more than a plain attribute."""
+    return property(attrgetter(slot), doc=doc)
+
 
 _TOKEN_ONLY = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 # gen-value = token / host / quoted-string; hosts add ":" "[" "]" for IPv6.
@@ -116,10 +124,9 @@ class Params:
     value (``;lr``) has the value ``None``.
     """
 
-    __slots__ = ("_items", "_map")
+    __slots__ = ("_items",)
 
     _items: tuple[tuple[str, str | None], ...]
-    _map: dict[str, str | None]
 
     def __init__(self, items: Iterable[tuple[str, str | None]] = ()) -> None:
         pairs = tuple(items)
@@ -129,35 +136,38 @@ class Params:
             if val is not None and not (_GEN_VALUE.fullmatch(val) or _is_quoted(val)):
                 raise SIPUsageError(f"parameter value {val!r} must be a token, host or quoted string")
         self._items = pairs
-        self._map = {}
-        for name, val in pairs:
-            self._map.setdefault(name.lower(), val)
 
     @classmethod
     def _trusted(cls, items: tuple[tuple[str, str | None], ...]) -> Params:
         self = object.__new__(cls)
         self._items = items
-        m: dict[str, str | None] = {}
-        for name, val in items:
-            m.setdefault(name.lower(), val)
-        self._map = m
         return self
+
+    def _find(self, name: str) -> tuple[str, str | None] | None:
+        # Parameter lists are short: a scan beats building a dict.
+        low = name.lower()
+        for item in self._items:
+            n = item[0]
+            if n == low or n.lower() == low:
+                return item
+        return None
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of parameter ``name`` unquoted, ``default`` when absent
         (and ``None`` for a parameter present without a value)."""
-        try:
-            v = self._map[name.lower()]
-        except KeyError:
+        item = self._find(name)
+        if item is None:
             return default
-        return None if v is None else unquote(v)
+        v = item[1]
+        return unquote(v) if v and v[0] == '"' else v
 
     def raw(self, name: str) -> str | None:
         """The value of ``name`` exactly as written (quotes kept)."""
-        return self._map.get(name.lower())
+        item = self._find(name)
+        return None if item is None else item[1]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._map
+        return isinstance(name, str) and self._find(name) is not None
 
     def __iter__(self) -> Iterator[tuple[str, str | None]]:
         return iter(self._items)

@@ -15,7 +15,7 @@ lines are still written verbatim.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,7 @@ from ._lex import split_commas
 from ._limits import DEFAULT_LIMITS, Limits
 from ._uri import URI, parse_uri
 from ._values import (
+    _METHODS,
     AuthHeader,
     ContentType,
     CSeq,
@@ -84,10 +85,6 @@ REASON_PHRASES: dict[int, str] = {
     606: "Not Acceptable", 607: "Unwanted",
 }  # fmt: skip
 
-_METHODS = frozenset(
-    "INVITE ACK BYE CANCEL OPTIONS REGISTER MESSAGE SUBSCRIBE NOTIFY PUBLISH INFO PRACK "
-    "UPDATE REFER".split()
-)
 _MANDATORY = ("via", "from", "to", "call-id", "cseq")
 _MANDATORY_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
 
@@ -163,6 +160,40 @@ def _authorization(value: str) -> AuthHeader:
 
 def _proxy_authorization(value: str) -> AuthHeader:
     return parse_auth(value, "Proxy-Authorization")
+
+
+# What validate() parses for each header it knows: one value, a comma list,
+# or one value per line.
+_TYPED: dict[str, tuple[str, Callable[[str], object]]] = {
+    "call-id": ("one", parse_call_id),
+    "cseq": ("one", parse_cseq),
+    "from": ("one", _from),
+    "to": ("one", _to),
+    "via": ("list", parse_via),
+    "route": ("list", _route),
+    "record-route": ("list", _record_route),
+    "refer-to": ("one", _refer_to),
+    "max-forwards": ("one", _max_forwards),
+    "content-type": ("one", parse_content_type),
+    "expires": ("one", _expires),
+    "min-expires": ("one", _expires),
+    "event": ("one", parse_event),
+    "subscription-state": ("one", parse_subscription_state),
+    "allow": ("list", _option),
+    "supported": ("list", _option),
+    "require": ("list", _option),
+    "proxy-require": ("list", _option),
+    "unsupported": ("list", _option),
+    "sip-etag": ("one", _etag),
+    "sip-if-match": ("one", _if_match),
+    "www-authenticate": ("lines", _www_auth),
+    "proxy-authenticate": ("lines", _proxy_auth),
+    "authorization": ("lines", _authorization),
+    "proxy-authorization": ("lines", _proxy_authorization),
+    "retry-after": ("one", parse_retry_after),
+    "date": ("one", parse_date),
+}
+_TYPED_KEYS = frozenset(_TYPED)
 
 
 class Message:
@@ -266,7 +297,7 @@ class Message:
         return self._required("Via", _first_via)  # type: ignore[return-value]
 
     @property
-    def vias(self) -> list[Via]:
+    def vias(self) -> tuple[Via, ...]:
         """Every Via element, top first."""
         return self.headers.typed_list("Via", parse_via)
 
@@ -281,19 +312,19 @@ class Message:
         return True
 
     @property
-    def contacts(self) -> list[Address]:
+    def contacts(self) -> tuple[Address, ...]:
         """Contact elements (empty for ``Contact: *``)."""
         if self.contact_is_star:
-            return []
+            return ()
         return self.headers.typed_list("Contact", _contact)
 
     @property
-    def routes(self) -> list[Address]:
+    def routes(self) -> tuple[Address, ...]:
         """Route elements, in order."""
         return self.headers.typed_list("Route", _route)
 
     @property
-    def record_routes(self) -> list[Address]:
+    def record_routes(self) -> tuple[Address, ...]:
         """Record-Route elements, in order."""
         return self.headers.typed_list("Record-Route", _record_route)
 
@@ -339,27 +370,27 @@ class Message:
         return self.headers.typed("Subscription-State", parse_subscription_state)
 
     @property
-    def allow(self) -> list[str]:
+    def allow(self) -> tuple[str, ...]:
         """Allow: the methods the sender supports."""
         return self.headers.typed_list("Allow", _option)
 
     @property
-    def supported(self) -> list[str]:
+    def supported(self) -> tuple[str, ...]:
         """Supported option tags."""
         return self.headers.typed_list("Supported", _option)
 
     @property
-    def require(self) -> list[str]:
+    def require(self) -> tuple[str, ...]:
         """Require option tags."""
         return self.headers.typed_list("Require", _option)
 
     @property
-    def proxy_require(self) -> list[str]:
+    def proxy_require(self) -> tuple[str, ...]:
         """Proxy-Require option tags."""
         return self.headers.typed_list("Proxy-Require", _option)
 
     @property
-    def unsupported(self) -> list[str]:
+    def unsupported(self) -> tuple[str, ...]:
         """Unsupported option tags (in a 420 response)."""
         return self.headers.typed_list("Unsupported", _option)
 
@@ -374,32 +405,25 @@ class Message:
         return self.headers.typed("SIP-If-Match", _if_match)
 
     @property
-    def www_authenticate(self) -> list[AuthHeader]:
+    def www_authenticate(self) -> tuple[AuthHeader, ...]:
         """WWW-Authenticate challenges, one per header line."""
-        return self._auth_lines("WWW-Authenticate", _www_auth)
+        return self.headers.typed_lines("WWW-Authenticate", _www_auth)
 
     @property
-    def proxy_authenticate(self) -> list[AuthHeader]:
+    def proxy_authenticate(self) -> tuple[AuthHeader, ...]:
         """Proxy-Authenticate challenges, one per header line."""
-        return self._auth_lines("Proxy-Authenticate", _proxy_auth)
+        return self.headers.typed_lines("Proxy-Authenticate", _proxy_auth)
 
     @property
-    def authorization(self) -> list[AuthHeader]:
+    def authorization(self) -> tuple[AuthHeader, ...]:
         """Authorization credentials, one per header line."""
-        return self._auth_lines("Authorization", _authorization)
+        return self.headers.typed_lines("Authorization", _authorization)
 
     @property
-    def proxy_authorization(self) -> list[AuthHeader]:
+    def proxy_authorization(self) -> tuple[AuthHeader, ...]:
         """Proxy-Authorization credentials, one per header line."""
-        return self._auth_lines("Proxy-Authorization", _proxy_authorization)
+        return self.headers.typed_lines("Proxy-Authorization", _proxy_authorization)
 
-    def _auth_lines(self, name: str, parse: object) -> list[AuthHeader]:
-        # Auth values contain commas of their own, so each line is one value.
-        key = "#" + header_key(name)
-        cache = self.headers._cache
-        if key not in cache:
-            cache[key] = tuple(parse(v) for v in self.headers.get_all(name))  # type: ignore[operator]
-        return list(cache[key])  # type: ignore[call-overload]
 
     @property
     def retry_after(self) -> RetryAfter | None:
@@ -415,16 +439,21 @@ class Message:
         """Parse every typed header this message carries and check the rules
         that tie them together; returns the message or raises SIPParseError.
         A server calls this before acting on a request."""
-        for name in _MANDATORY:
-            if name not in self.headers:
-                raise SIPParseError(f"missing {_MANDATORY_NAMES[name]} header")
-        self.call_id, self.cseq, self.from_addr, self.to_addr, self.vias  # noqa: B018
-        self.contacts, self.routes, self.record_routes, self.refer_to  # noqa: B018
-        self.max_forwards, self.content_type, self.expires, self.min_expires  # noqa: B018
-        self.event, self.subscription_state, self.allow, self.supported  # noqa: B018
-        self.require, self.proxy_require, self.unsupported, self.sip_etag  # noqa: B018
-        self.sip_if_match, self.www_authenticate, self.proxy_authenticate  # noqa: B018
-        self.authorization, self.proxy_authorization, self.retry_after, self.date  # noqa: B018
+        h = self.headers
+        cache = h._cache
+        present = h._present
+        for key in present & _TYPED_KEYS:
+            kind, parser = _TYPED[key]
+            if kind == "one":
+                if key not in cache:
+                    h.typed(key, parser)
+            elif kind == "list":
+                if "*" + key not in cache:
+                    h.typed_list(key, parser)
+            elif "#" + key not in cache:
+                h.typed_lines(key, parser)
+        if "contact" in present:
+            self.contacts  # noqa: B018
         return self
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote as _pct_decode
 
 from ..errors import SIPParseError, SIPUsageError
 from . import _abnf
-from ._lex import EMPTY_PARAMS, Params
+from ._lex import EMPTY_PARAMS, Params, _ro
 
 __all__ = ["URI", "AbsoluteURI", "SipURI", "TelURI", "parse_uri"]
 
@@ -25,6 +26,20 @@ _TEL_NUMBER = re.compile(r"\+?[0-9A-Fa-f*#\-.()]+")
 _TEL_SEPARATORS = str.maketrans("", "", "-.()")
 _OPAQUE = re.compile(r"[^\x00-\x20\x7f<>\"]+")
 _ALWAYS_COMPARED = ("user", "ttl", "method", "maddr")
+
+# The part of a SIP URI after "sip:" (RFC 3261 §25.1 SIP-URI), in one linear
+# pattern: [user[:password]@] host [:port] *(;param) [?headers].
+_ESC = r"%[0-9A-Fa-f]{2}"
+_USERINFO = rf"((?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|{_ESC})+)(?::((?:[A-Za-z0-9\-_.!~*'()&=+$,]|{_ESC})*))?@"
+_HOSTPART = (
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*\.?)"
+    r"(?::([0-9]{1,5}))?"
+    rf"((?:;(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESC})+(?:=(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESC})+)?)*)"
+    r"(?:\?(.*))?"
+)
+# Without an "@" there is no userinfo to try, which halves the work on junk.
+_SIP_REST = re.compile(_USERINFO + _HOSTPART, re.S)
+_SIP_REST_NO_USER = re.compile(r"()()" + _HOSTPART, re.S)
 
 
 def _escape(text: str, safe: frozenset[str]) -> str:
@@ -45,106 +60,141 @@ class URI:
     scheme: str
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class SipURI(URI):
-    """A ``sip:`` or ``sips:`` URI.
+    """A ``sip:`` or ``sips:`` URI (immutable).
 
     ``user`` and ``password`` are unescaped; ``host`` is as written (an IPv6
     reference keeps its brackets); ``params`` are the uri-parameters and
     ``headers`` the ``?name=value`` pairs, both as written.
     """
 
-    host: str
-    user: str | None = None
-    port: int | None = None
-    scheme: str = "sip"
-    password: str | None = None
-    params: Params = EMPTY_PARAMS
-    headers: tuple[tuple[str, str], ...] = ()
-    _raw: str | None = field(default=None, repr=False)
+    __slots__ = ("_headers", "_host", "_params", "_password", "_port", "_raw", "_scheme", "_user")
 
-    def __post_init__(self) -> None:
-        if self._raw is None:
-            if self.scheme not in ("sip", "sips"):
-                raise SIPUsageError(f"SipURI scheme must be sip or sips, not {self.scheme!r}")
-            if not (_abnf.HOSTNAME.fullmatch(self.host) or _is_ipv6_ref(self.host)):
-                raise SIPUsageError(f"{self.host!r} is not a host name or IP address")
-            if self.port is not None and not 0 <= self.port <= 65535:
-                raise SIPUsageError(f"port {self.port} out of range")
-            for name, value in self.headers:
-                if not _abnf.HCHARS.fullmatch(name) or not _abnf.HCHARS.fullmatch(value):
-                    raise SIPUsageError(f"URI header {name}={value} must be escaped")
+    host: str = _ro("_host", "The host as written (IPv6 references keep their brackets).")
+    user: str | None = _ro("_user", "The user part, unescaped (None when absent).")
+    port: int | None = _ro("_port", "The port (None when absent).")
+    scheme: str = _ro("_scheme", "``sip`` or ``sips`` (lower case).")
+    password: str | None = _ro("_password", "The password, unescaped (None when absent).")
+    params: Params = _ro("_params", "The uri-parameters.")
+    headers: tuple[tuple[str, str], ...] = _ro("_headers", "The URI headers, escaped as written.")
+
+    def __init__(
+        self,
+        host: str,
+        user: str | None = None,
+        port: int | None = None,
+        scheme: str = "sip",
+        password: str | None = None,
+        params: Params = EMPTY_PARAMS,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        if scheme not in ("sip", "sips"):
+            raise SIPUsageError(f"SipURI scheme must be sip or sips, not {scheme!r}")
+        if not (_abnf.HOSTNAME.fullmatch(host) or _is_ipv6_ref(host)):
+            raise SIPUsageError(f"{host!r} is not a host name or IP address")
+        if port is not None and not 0 <= port <= 65535:
+            raise SIPUsageError(f"port {port} out of range")
+        for name, value in headers:
+            if not _abnf.HCHARS.fullmatch(name) or not _abnf.HCHARS.fullmatch(value):
+                raise SIPUsageError(f"URI header {name}={value} must be escaped")
+        if not isinstance(params, Params):
+            raise SIPUsageError("params must be a Params")
+        self._host, self._user, self._port, self._scheme = host, user, port, scheme
+        self._password, self._params, self._headers = password, params, tuple(headers)
+        self._raw = None
+
+    @classmethod
+    def _parsed(
+        cls,
+        host: str,
+        user: str | None,
+        port: int | None,
+        scheme: str,
+        password: str | None,
+        params: Params,
+        headers: tuple[tuple[str, str], ...],
+        raw: str,
+    ) -> SipURI:
+        self = object.__new__(cls)
+        self._host, self._user, self._port, self._scheme = host, user, port, scheme
+        self._password, self._params, self._headers, self._raw = password, params, headers, raw
+        return self
 
     @property
     def transport(self) -> str | None:
         """The ``transport`` parameter, lower-cased."""
-        t = self.params.get("transport")
+        t = self._params.get("transport")
         return t.lower() if t else None
 
     @property
     def maddr(self) -> str | None:
         """The ``maddr`` parameter."""
-        return self.params.get("maddr")
+        return self._params.get("maddr")
 
     @property
     def lr(self) -> bool:
         """Whether the ``lr`` (loose routing) parameter is present."""
-        return "lr" in self.params
+        return "lr" in self._params
 
     @property
     def secure(self) -> bool:
         """True for ``sips:``."""
-        return self.scheme == "sips"
-
-    @property
-    def host_lower(self) -> str:
-        """The host in lower case (the form §19.1.4 compares)."""
-        return self.host.lower()
+        return self._scheme == "sips"
 
     @property
     def aor(self) -> str:
         """``scheme:user@host`` with no port or parameters: the address of
         record this URI names."""
-        user = "" if self.user is None else _escape(self.user, _USER_SAFE) + "@"
-        return f"{self.scheme}:{user}{self.host.lower()}"
+        user = "" if self._user is None else _escape(self._user, _USER_SAFE) + "@"
+        return f"{self._scheme}:{user}{self._host.lower()}"
 
-    def replace(self, **changes: object) -> SipURI:
-        """A copy with some fields changed (the copy serialises anew)."""
-        from dataclasses import replace
-
-        return replace(self, _raw=None, **changes)  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> SipURI:
+        """A copy with some fields changed (``host``, ``user``, ``port``,
+        ``scheme``, ``password``, ``params``, ``headers``)."""
+        fields = {
+            "host": self._host, "user": self._user, "port": self._port, "scheme": self._scheme,
+            "password": self._password, "params": self._params, "headers": self._headers,
+        }  # fmt: skip
+        unknown = changes.keys() - fields.keys()
+        if unknown:
+            raise SIPUsageError(f"SipURI has no field {sorted(unknown)}")
+        fields.update(changes)
+        return SipURI(**fields)
 
     def __str__(self) -> str:
         if self._raw is not None:
             return self._raw
-        out = [self.scheme, ":"]
-        if self.user is not None:
-            out.append(_escape(self.user, _USER_SAFE))
-            if self.password is not None:
-                out += [":", _escape(self.password, _PASSWORD_SAFE)]
+        out = [self._scheme, ":"]
+        if self._user is not None:
+            out.append(_escape(self._user, _USER_SAFE))
+            if self._password is not None:
+                out += [":", _escape(self._password, _PASSWORD_SAFE)]
             out.append("@")
-        out.append(self.host)
-        if self.port is not None:
-            out += [":", str(self.port)]
-        out.append(str(self.params))
-        if self.headers:
-            out += ["?", "&".join(f"{n}={v}" for n, v in self.headers)]
+        out.append(self._host)
+        if self._port is not None:
+            out += [":", str(self._port)]
+        out.append(str(self._params))
+        if self._headers:
+            out += ["?", "&".join(f"{n}={v}" for n, v in self._headers)]
         return "".join(out)
+
+    def __repr__(self) -> str:
+        return f"SipURI({str(self)!r})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SipURI):
             return NotImplemented
         # RFC 3261 §19.1.4
         if (
-            self.scheme != other.scheme
-            or self.user != other.user
-            or self.password != other.password
-            or self.host.lower() != other.host.lower()
-            or self.port != other.port
+            self._scheme != other._scheme
+            or self._user != other._user
+            or self._password != other._password
+            or self._host.lower() != other._host.lower()
+            or self._port != other._port
         ):
             return False
-        a = {n.lower(): v for n, v in self.params}
-        b = {n.lower(): v for n, v in other.params}
+        a = {n.lower(): v for n, v in self._params}
+        b = {n.lower(): v for n, v in other._params}
         for name in a.keys() | b.keys():
             if name in a and name in b:
                 va, vb = a[name], b[name]
@@ -154,12 +204,12 @@ class SipURI(URI):
                     return False
             elif name in _ALWAYS_COMPARED:
                 return False
-        ha = {_decode(n).lower(): _decode(v) for n, v in self.headers}
-        hb = {_decode(n).lower(): _decode(v) for n, v in other.headers}
+        ha = {_decode(n).lower(): _decode(v) for n, v in self._headers}
+        hb = {_decode(n).lower(): _decode(v) for n, v in other._headers}
         return ha == hb
 
     def __hash__(self) -> int:
-        return hash((self.scheme, self.user, self.host.lower(), self.port))
+        return hash((self._scheme, self._user, self._host.lower(), self._port))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -273,36 +323,30 @@ def _parse_uri_params(text: str) -> Params:
 
 
 def _parse_sip(scheme: str, rest: str, raw: str) -> SipURI:
-    user: str | None = None
-    password: str | None = None
-    at = rest.find("@")
-    if at >= 0:
-        userinfo = rest[:at]
-        rest = rest[at + 1 :]
-        if "@" in rest:
-            raise SIPParseError(f"bad URI {raw!r}: more than one '@'")
-        u, colon, pw = userinfo.partition(":")
-        if not _abnf.USER.fullmatch(u):
-            raise SIPParseError(f"bad URI {raw!r}: invalid user part")
-        user = _decode(u)
-        if colon:
-            if not _abnf.PASSWORD.fullmatch(pw):
-                raise SIPParseError(f"bad URI {raw!r}: invalid password")
-            password = _decode(pw)
-    rest, qmark, hdr_text = rest.partition("?")
+    m = (_SIP_REST if "@" in rest else _SIP_REST_NO_USER).fullmatch(rest)
+    if m is None:
+        raise SIPParseError(f"bad URI {raw[:80]!r}")
+    u, pw, host, port_text, param_text, hdr_text = m.groups()
+    user = None if not u else (_decode(u) if "%" in u else u)
+    password = None if pw is None or not u else _decode(pw)
+    if host[0] == "[" and not _is_ipv6_ref(host):
+        raise SIPParseError(f"bad URI {raw[:80]!r}: invalid IPv6 reference")
+    port: int | None = None
+    if port_text is not None:
+        port = int(port_text)
+        if port > 65535:
+            raise SIPParseError(f"bad URI {raw[:80]!r}: port out of range")
+    params = _parse_uri_params(param_text[1:]) if param_text else EMPTY_PARAMS
     headers: tuple[tuple[str, str], ...] = ()
-    if qmark:
+    if hdr_text is not None:
         hs: list[tuple[str, str]] = []
         for h in hdr_text.split("&"):
             n, eq, v = h.partition("=")
             if not eq or not n or not _abnf.HCHARS.fullmatch(n) or not _abnf.HCHARS.fullmatch(v):
-                raise SIPParseError(f"bad URI {raw!r}: invalid header {h!r}")
+                raise SIPParseError(f"bad URI {raw[:80]!r}: invalid header {h[:40]!r}")
             hs.append((n, v))
         headers = tuple(hs)
-    hostport, semi, param_text = rest.partition(";")
-    host, port = parse_host_port(hostport, f"URI {raw!r}")
-    params = _parse_uri_params(param_text) if semi else EMPTY_PARAMS
-    return SipURI(host, user, port, scheme, password, params, headers, raw)
+    return SipURI._parsed(host, user, port, scheme, password, params, headers, raw)
 
 
 def _parse_tel(rest: str, raw: str) -> TelURI:

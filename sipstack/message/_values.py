@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..errors import HeaderError, SIPParseError, SIPUsageError
 from . import _abnf
-from ._lex import EMPTY_PARAMS, Params, parse_params, quoted_end, split_commas, unquote
+from ._lex import EMPTY_PARAMS, Params, _ro, parse_params, quoted_end, split_commas, unquote
 from ._uri import _is_ipv6_ref
 
 __all__ = [
@@ -35,6 +35,10 @@ __all__ = [
 ]
 
 MAX_UINT32 = 2**32 - 1
+_METHODS = frozenset(
+    "INVITE ACK BYE CANCEL OPTIONS REGISTER MESSAGE SUBSCRIBE NOTIFY PUBLISH INFO PRACK "
+    "UPDATE REFER".split()
+)
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 _WEEKDAYS = "Mon Tue Wed Thu Fri Sat Sun".split()
 _MAGIC_COOKIE = "z9hG4bK"
@@ -67,23 +71,47 @@ def parse_call_id(text: str) -> str:
     return v
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class Via:
-    """One Via header element (RFC 3261 §20.42, RFC 3581 rport)."""
+    """One Via header element (RFC 3261 §20.42, RFC 3581 rport); immutable."""
 
-    host: str
-    port: int | None = None
-    transport: str = "UDP"
-    params: Params = EMPTY_PARAMS
-    protocol: str = "SIP/2.0"
-    _raw: str | None = field(default=None, repr=False)
+    __slots__ = ("_host", "_params", "_port", "_protocol", "_raw", "_transport")
 
-    def __post_init__(self) -> None:
-        if self._raw is None:
-            if not (_abnf.HOSTNAME.fullmatch(self.host) or _is_ipv6_ref(self.host)):
-                raise SIPUsageError(f"{self.host!r} is not a host name or IP address")
-            if not _abnf.TOKEN.fullmatch(self.transport):
-                raise SIPUsageError(f"{self.transport!r} is not a transport token")
+    host: str = _ro("_host", "The sent-by host (IPv6 references keep their brackets).")
+    port: int | None = _ro("_port", "The sent-by port (None when absent).")
+    transport: str = _ro("_transport", "The transport, upper case (UDP, TCP, TLS, WS …).")
+    params: Params = _ro("_params", "The via-params (branch, received, rport …).")
+    protocol: str = _ro("_protocol", "Protocol name and version, normally ``SIP/2.0``.")
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        transport: str = "UDP",
+        params: Params = EMPTY_PARAMS,
+        protocol: str = "SIP/2.0",
+    ) -> None:
+        if not (_abnf.HOSTNAME.fullmatch(host) or _is_ipv6_ref(host)):
+            raise SIPUsageError(f"{host!r} is not a host name or IP address")
+        if not _abnf.TOKEN.fullmatch(transport):
+            raise SIPUsageError(f"{transport!r} is not a transport token")
+        if port is not None and not 0 <= port <= 65535:
+            raise SIPUsageError(f"port {port} out of range")
+        if not isinstance(params, Params):
+            raise SIPUsageError("params must be a Params")
+        self._host, self._port, self._transport = host, port, transport.upper()
+        self._params, self._protocol, self._raw = params, protocol, None
+
+    @classmethod
+    def _parsed(
+        cls, host: str, port: int | None, transport: str, params: Params, protocol: str, raw: str
+    ) -> Via:
+        self = object.__new__(cls)
+        self._host, self._port, self._transport = host, port, transport
+        self._params, self._protocol, self._raw = params, protocol, raw
+        return self
+
+    def __repr__(self) -> str:
+        return f"Via({str(self)!r})"
 
     @property
     def branch(self) -> str | None:
@@ -175,18 +203,37 @@ def parse_via(text: str) -> Via:
     if rest and rest[0] != ";":
         raise HeaderError("Via", f"unexpected {rest[:20]!r} after sent-by")
     params = parse_params(rest, "Via") if rest else EMPTY_PARAMS
-    return Via(host, p, transport.upper(), params, f"{name}/{version}", value)
+    return Via._parsed(host, p, transport.upper(), params, f"{name}/{version}", value)
 
 
-@dataclass(frozen=True, slots=True)
 class CSeq:
-    """CSeq (RFC 3261 §20.16): sequence number and method."""
+    """CSeq (RFC 3261 §20.16): sequence number and method; immutable."""
 
-    seq: int
-    method: str
+    __slots__ = ("_method", "_seq")
+
+    seq: int = _ro("_seq", "The sequence number.")
+    method: str = _ro("_method", "The method.")
+
+    def __init__(self, seq: int, method: str) -> None:
+        if not isinstance(seq, int) or not 0 <= seq <= MAX_UINT32:
+            raise SIPUsageError(f"CSeq number {seq!r} out of range")
+        if not _abnf.TOKEN.fullmatch(method):
+            raise SIPUsageError(f"{method!r} is not a method")
+        self._seq, self._method = seq, method
 
     def __str__(self) -> str:
-        return f"{self.seq} {self.method}"
+        return f"{self._seq} {self._method}"
+
+    def __repr__(self) -> str:
+        return f"CSeq({self._seq}, {self._method!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CSeq):
+            return NotImplemented
+        return self._seq == other._seq and self._method == other._method
+
+    def __hash__(self) -> int:
+        return hash((self._seq, self._method))
 
 
 def parse_cseq(text: str) -> CSeq:
@@ -194,10 +241,14 @@ def parse_cseq(text: str) -> CSeq:
     parts = text.split()
     if len(parts) != 2:
         raise HeaderError("CSeq", f"{text[:40]!r} is not 'number METHOD'")
-    seq = parse_uint(parts[0], "CSeq", MAX_UINT32)
-    if not _abnf.TOKEN.fullmatch(parts[1]):
-        raise HeaderError("CSeq", f"{parts[1][:40]!r} is not a method")
-    return CSeq(seq, parts[1])
+    num, method = parts
+    if not (num.isascii() and num.isdigit()) or len(num) > 10 or int(num) > MAX_UINT32:
+        raise HeaderError("CSeq", f"{num[:20]!r} is not a 32-bit sequence number")
+    if method not in _METHODS and not _abnf.TOKEN.fullmatch(method):
+        raise HeaderError("CSeq", f"{method[:40]!r} is not a method")
+    c = object.__new__(CSeq)
+    c._seq, c._method = int(num), method
+    return c
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,125 @@
+"""Building requests and responses (RFC 3261 §8.1.1, §8.2.6)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from ..errors import SIPUsageError
+from ._address import Address, parse_address
+from ._message import Request, Response
+from ._uri import URI
+from ._values import Via
+
+__all__ = ["make_request", "make_response", "new_branch", "new_call_id", "new_tag"]
+
+MAGIC_COOKIE = "z9hG4bK"
+
+
+def new_branch() -> str:
+    """A fresh Via branch with the RFC 3261 magic cookie (§8.1.1.7)."""
+    return MAGIC_COOKIE + secrets.token_hex(10)
+
+
+def new_tag() -> str:
+    """A fresh From/To tag with 48 bits of randomness (§19.3)."""
+    return secrets.token_hex(6)
+
+
+def new_call_id(host: str | None = None) -> str:
+    """A fresh, globally unique Call-ID (§8.1.1.4)."""
+    ident = secrets.token_hex(12)
+    return ident if host is None else f"{ident}@{host}"
+
+
+def _address(value: Address | str, what: str) -> Address:
+    if isinstance(value, Address):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_address(value, what)
+        except Exception as exc:
+            raise SIPUsageError(f"bad {what} address {value!r}: {exc}") from None
+    raise SIPUsageError(f"{what} must be an Address or a string")
+
+
+def make_request(
+    method: str,
+    uri: URI | str,
+    *,
+    from_addr: Address | str,
+    to_addr: Address | str,
+    call_id: str | None = None,
+    cseq: int = 1,
+    via: Via | str | None = None,
+    contact: Address | str | None = None,
+    max_forwards: int = 70,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+    content_type: str | None = None,
+) -> Request:
+    """A new request with the headers RFC 3261 §8.1.1 requires.
+
+    A From without a tag gets a fresh one.  ``via`` may be left out when the
+    transport adds it; a Via without a branch gets a fresh branch.
+    """
+    frm = _address(from_addr, "From")
+    if frm.tag is None:
+        frm = frm.with_tag(new_tag())
+    to = _address(to_addr, "To")
+    lines: list[tuple[str, str]] = []
+    if via is not None:
+        v = via if isinstance(via, Via) else None
+        text = str(via)
+        if v is not None and v.branch is None:
+            text = str(v.with_param("branch", new_branch()))
+        lines.append(("Via", text))
+    if not 0 <= max_forwards <= 255:
+        raise SIPUsageError("Max-Forwards must be 0..255")
+    lines += [
+        ("Max-Forwards", str(max_forwards)),
+        ("From", str(frm)),
+        ("To", str(to)),
+        ("Call-ID", call_id or new_call_id()),
+        ("CSeq", f"{cseq} {method}"),
+    ]
+    if contact is not None:
+        lines.append(("Contact", str(_address(contact, "Contact"))))
+    if content_type is not None:
+        lines.append(("Content-Type", content_type))
+    lines += list(headers)
+    return Request(method, uri, lines, body)
+
+
+def make_response(
+    request: Request,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+    content_type: str | None = None,
+    copy_record_route: bool = False,
+) -> Response:
+    """A response to ``request`` (RFC 3261 §8.2.6): Via lines, From, To,
+    Call-ID and CSeq copied; ``to_tag`` added to a To without a tag (never
+    to a 100); Timestamp copied into a 100 (§8.2.6.1); Record-Route copied
+    when ``copy_record_route`` (dialog-creating responses, §12.1.1)."""
+    h = request.headers
+    lines: list[tuple[str, str]] = [("Via", v) for v in h.get_all("Via")]
+    lines.append(("From", h.get("From") or ""))
+    to = h.get("To") or ""
+    if to_tag is not None and status != 100 and request.to_addr.tag is None:
+        to = f"{to};tag={to_tag}"
+    lines.append(("To", to))
+    lines.append(("Call-ID", h.get("Call-ID") or ""))
+    lines.append(("CSeq", h.get("CSeq") or ""))
+    if status == 100 and "Timestamp" in h:
+        lines.append(("Timestamp", h.get("Timestamp") or ""))
+    if copy_record_route:
+        lines += [("Record-Route", v) for v in h.get_all("Record-Route")]
+    if content_type is not None:
+        lines.append(("Content-Type", content_type))
+    lines += list(headers)
+    return Response(status, reason, lines, body)
