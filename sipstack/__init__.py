@@ -9,4 +9,12 @@ from .message import Request, Response, parse
 
 __version__ = "0.1.0"
 
-__all__ = ["Request", "Response", "SIPError", "SIPParseError", "SIPUsageError", "__version__", "parse"]
+__all__ = [
+    "Request",
+    "Response",
+    "SIPError",
+    "SIPParseError",
+    "SIPUsageError",
+    "__version__",
+    "parse",
+]

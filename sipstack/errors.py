@@ -37,7 +37,9 @@ class SIPParseError(SIPError):
     status: int = 400
     reason: str = "Bad Request"
 
-    def __init__(self, message: str, *, status: int | None = None, reason: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         if status is not None:
             self.status = status

@@ -15,8 +15,8 @@ from ..errors import (
     SIPParseError,
     SIPUsageError,
     TooManyHeaders,
-    URITooLong,
     UnsupportedURIScheme,
+    URITooLong,
     VersionNotSupported,
 )
 from ._address import Address, parse_address

@@ -16,7 +16,9 @@ TOKEN = re.compile(rf"[{TOKEN_CHARS}]+")
 # word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" /
 #        "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}" )
 # Call-ID = word [ "@" word ]
-CALL_ID = re.compile(r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+)?")
+CALL_ID = re.compile(
+    r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+)?"
+)
 
 # Controls that may never appear in the header section (HT, CR and LF are
 # handled by the line splitter).
@@ -45,7 +47,7 @@ HCHARS = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()\[\]/?:+$]|%[0-9A-Fa-f]{2})*")
 # sent-protocol = protocol-name SLASH protocol-version SLASH transport (SLASH may carry SWS)
 VIA_HEAD = re.compile(
     rf"([{TOKEN_CHARS}]+)[ \t]*/[ \t]*([{TOKEN_CHARS}]+)[ \t]*/[ \t]*([{TOKEN_CHARS}]+)[ \t]+"
-    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_\-.]+)(?:[ \t]*:[ \t]*([0-9]{1,5}))?[ \t]*"
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*\.?)(?:[ \t]*:[ \t]*([0-9]{1,5}))?[ \t]*"
 )
 
 # media-type = m-type SLASH m-subtype *(SEMI m-parameter)

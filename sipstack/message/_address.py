@@ -3,12 +3,17 @@ From, To, Contact, Route, Record-Route, Refer-To, Reply-To, P-Asserted-Identity 
 
 from __future__ import annotations
 
+import re
+
 from ..errors import SIPParseError, SIPUsageError
 from . import _abnf
+from ._headers import check_text
 from ._lex import EMPTY_PARAMS, Params, _ro, parse_params, quote, quoted_end, unquote
 from ._uri import URI, parse_uri
 
 __all__ = ["Address", "parse_address"]
+
+_DISPLAY_WORDS = re.compile(rf"[{_abnf.TOKEN_CHARS}]+(?:[ \t]+[{_abnf.TOKEN_CHARS}]+)*")
 
 
 class Address:
@@ -20,16 +25,19 @@ class Address:
     """
 
     __slots__ = ("_display_name", "_params", "_raw", "_uri")
+    _raw: str | None
 
     uri: URI = _ro("_uri", "The URI.")
     display_name: str | None = _ro("_display_name", "The display name, unquoted.")
     params: Params = _ro("_params", "The header parameters (tag, expires, q …).")
 
-    def __init__(self, uri: URI, display_name: str | None = None, params: Params = EMPTY_PARAMS) -> None:
+    def __init__(
+        self, uri: URI, display_name: str | None = None, params: Params = EMPTY_PARAMS
+    ) -> None:
         if not isinstance(uri, URI):
             raise SIPUsageError("uri must be a URI (use parse_uri for text)")
-        if display_name is not None and any(c in display_name for c in "\r\n\x00"):
-            raise SIPUsageError("display name cannot contain CR, LF or NUL")
+        if display_name is not None:
+            check_text("display name", display_name)
         if not isinstance(params, Params):
             raise SIPUsageError("params must be a Params")
         self._uri, self._display_name, self._params, self._raw = uri, display_name, params, None
@@ -52,7 +60,10 @@ class Address:
     def expires(self) -> int | None:
         """The ``expires`` parameter (Contact), or None when absent/invalid."""
         v = self.params.get("expires")
-        return int(v) if v is not None and v.isascii() and v.isdigit() else None
+        if v is None or not (v.isascii() and v.isdigit()):
+            return None
+        # delta-seconds beyond 2**32-1 count as 2**32-1 (RFC 3261 §20.19)
+        return 2**32 - 1 if len(v) > 10 or int(v) > 2**32 - 1 else int(v)
 
     @property
     def q(self) -> float | None:
@@ -80,7 +91,8 @@ class Address:
         if self.display_name is None:
             return f"<{self.uri}>{self.params}"
         name = self.display_name
-        shown = name if name and _abnf.TOKEN.fullmatch(name.replace(" ", "x")) else quote(name)
+        plain = name and name == name.strip(" ") and "  " not in name
+        shown = name if plain and _DISPLAY_WORDS.fullmatch(name) else quote(name)
         return f"{shown} <{self.uri}>{self.params}"
 
     def __eq__(self, other: object) -> bool:
@@ -117,7 +129,7 @@ def parse_address(text: str, header: str = "address") -> Address:
         if lt > 0:
             words = value[:lt].strip(" \t")
             # display-name = *(token LWS)
-            if words and not all(_abnf.TOKEN.fullmatch(w) for w in words.split()):
+            if words and not _DISPLAY_WORDS.fullmatch(words):
                 raise SIPParseError(f"bad {header}: bad display name {words!r}")
             display = words or None
         uri_text = value[lt + 1 : gt]

@@ -96,9 +96,22 @@ def canonical_name(name: str) -> str:
     return _DISPLAY.get(key, name.strip())
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def check_text(what: str, value: str) -> None:
+    """Refuse text the parser would refuse: CR, LF (header injection), NUL
+    and other control characters, and strings that are not valid UTF-8."""
+    if _CONTROL.search(value):
+        raise SIPUsageError(f"{what} contains CR, LF, NUL or another control character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SIPUsageError(f"{what} is not valid Unicode text") from None
+
+
 def _check_value(name: str, value: str) -> None:
-    if "\r" in value or "\n" in value or "\x00" in value:
-        raise SIPUsageError(f"header {name} value contains CR, LF or NUL (header injection)")
+    check_text(f"header {name} value", value)
 
 
 class Headers:
@@ -203,8 +216,9 @@ class Headers:
         absent), computed once and cached until the headers change."""
         key = _KEYS.get(name) or header_key(name)
         cache = self._cache
-        if key in cache:
-            return cache[key]  # type: ignore[return-value]
+        hit = cache.get(key, cache)
+        if hit is not cache:
+            return hit  # type: ignore[return-value]
         if key in self._present:
             result: T | None = parse(self._parts[self._keys.index(key)][2].strip(" \t"))
         else:
@@ -215,29 +229,46 @@ class Headers:
     def typed_list(self, name: str, parse: Callable[[str], T]) -> tuple[T, ...]:
         """``parse`` applied to every element of list-valued ``name``, cached
         until the headers change."""
-        key = "*" + (_KEYS.get(name) or header_key(name))
+        key = _KEYS.get(name) or header_key(name)
+        ckey = "*" + key
         cache = self._cache
-        if key in cache:
-            return cache[key]  # type: ignore[return-value]
-        result = tuple(parse(v) for v in self.get_list(name))
-        cache[key] = result
+        hit = cache.get(ckey)
+        if hit is not None:
+            return hit  # type: ignore[return-value]
+        out: list[T] = []
+        if key in self._present:
+            keys = self._keys
+            parts = self._parts
+            i = -1
+            for _ in range(keys.count(key)):
+                i = keys.index(key, i + 1)
+                value = parts[i][2]
+                if "," in value:
+                    out += [parse(v) for v in split_commas(value)]
+                else:
+                    value = value.strip(" \t")
+                    if value:
+                        out.append(parse(value))
+        result = cache[ckey] = tuple(out)
         return result
 
     def typed_lines(self, name: str, parse: Callable[[str], T]) -> tuple[T, ...]:
         """``parse`` applied to the value of every line of ``name`` (for
         headers whose values contain commas of their own, such as
         WWW-Authenticate), cached until the headers change."""
-        key = "#" + (_KEYS.get(name) or header_key(name))
+        ckey = "#" + (_KEYS.get(name) or header_key(name))
         cache = self._cache
-        if key in cache:
-            return cache[key]  # type: ignore[return-value]
-        result = tuple(parse(v) for v in self.get_all(name))
-        cache[key] = result
+        if ckey in cache:
+            return cache[ckey]  # type: ignore[return-value]
+        result = cache[ckey] = tuple(parse(v) for v in self.get_all(name))
         return result
 
     # -- writing ------------------------------------------------------------
     def _entry(self, name: str, value: str) -> tuple[str, tuple[str, str, str]]:
-        key = header_key(name)
+        try:
+            key = header_key(name)
+        except SIPParseError:
+            raise SIPUsageError(f"header name {name!r} is not a token") from None
         value = str(value)
         _check_value(name, value)
         return key, (canonical_name(name), ":", " " + value)

@@ -7,10 +7,12 @@ import re
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 from typing import Any
+from urllib.parse import unquote as _pct_decode
 
 from ..errors import SIPParseError, SIPUsageError
 
 __all__ = ["Params", "parse_params", "quote", "split_commas", "unquote"]
+
 
 def _ro(slot: str, doc: str) -> Any:
     """A read-only attribute backed by a private slot; the getter is C code,
@@ -21,6 +23,12 @@ def _ro(slot: str, doc: str) -> Any:
 _TOKEN_ONLY = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 # gen-value = token / host / quoted-string; hosts add ":" "[" "]" for IPv6.
 _GEN_VALUE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+")
+# *( SEMI generic-param ) with unquoted values, validated in one linear match:
+# every repetition starts at a ";" and no class below contains ";", "=" or
+# whitespace, so there is exactly one way to match.
+_PARAMS_PLAIN = re.compile(
+    r"[ \t]*(?:;[ \t]*[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]*=[ \t]*[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?[ \t]*)*"
+)
 _ESCAPE = re.compile(r"\\(.)", re.S)
 
 
@@ -43,6 +51,16 @@ def quoted_end(text: str, start: int) -> int:
             raise SIPParseError("unterminated quoted string")
 
 
+def quoted_end_all(text: str) -> None:
+    """Check that every quoted string in ``text`` is terminated."""
+    i = text.find('"')
+    while i >= 0:
+        i = text.find('"', quoted_end(text, i))
+
+
+_LIST_SPECIAL = re.compile(r'[",<]')
+
+
 def unquote(text: str) -> str:
     """The content of a quoted-string (with its quotes), escapes resolved;
     anything not quoted is returned unchanged."""
@@ -63,32 +81,32 @@ def split_commas(value: str) -> list[str]:
     """Split a header value at the commas that separate list elements, not at
     commas inside quoted strings or ``<...>``; elements are stripped and empty
     ones dropped."""
+    if "," not in value:
+        if '"' in value:
+            quoted_end_all(value)
+        v = value.strip(" \t")
+        return [v] if v else []
     if '"' not in value and "<" not in value:
-        if "," not in value:
-            v = value.strip(" \t")
-            return [v] if v else []
         return [p for p in (s.strip(" \t") for s in value.split(",")) if p]
     out: list[str] = []
     start = 0
     i = 0
-    n = len(value)
-    while i < n:
-        c = value[i]
+    search = _LIST_SPECIAL.search
+    while (m := search(value, i)) is not None:
+        j = m.start()
+        c = value[j]
         if c == '"':
-            i = quoted_end(value, i)
-            continue
-        if c == "<":
-            j = value.find(">", i)
-            if j < 0:
+            i = quoted_end(value, j)
+        elif c == "<":
+            k = value.find(">", j)
+            if k < 0:
                 raise SIPParseError("unterminated <...> in header value")
-            i = j + 1
-            continue
-        if c == ",":
-            part = value[start:i].strip(" \t")
+            i = k + 1
+        else:
+            part = value[start:j].strip(" \t")
             if part:
                 out.append(part)
-            start = i + 1
-        i += 1
+            start = i = j + 1
     part = value[start:].strip(" \t")
     if part:
         out.append(part)
@@ -134,7 +152,9 @@ class Params:
             if not _TOKEN_ONLY.fullmatch(name):
                 raise SIPUsageError(f"parameter name {name!r} is not a token")
             if val is not None and not (_GEN_VALUE.fullmatch(val) or _is_quoted(val)):
-                raise SIPUsageError(f"parameter value {val!r} must be a token, host or quoted string")
+                raise SIPUsageError(
+                    f"parameter value {val!r} must be a token, host or quoted string"
+                )
         self._items = pairs
 
     @classmethod
@@ -148,7 +168,7 @@ class Params:
         low = name.lower()
         for item in self._items:
             n = item[0]
-            if n == low or n.lower() == low:
+            if n == low or n.lower() == low or ("%" in n and _pct_decode(n).lower() == low):
                 return item
         return None
 
@@ -205,9 +225,7 @@ class Params:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Params):
             return NotImplemented
-        return [(n.lower(), v) for n, v in self._items] == [
-            (n.lower(), v) for n, v in other._items
-        ]
+        return [(n.lower(), v) for n, v in self._items] == [(n.lower(), v) for n, v in other._items]
 
     def __hash__(self) -> int:
         return hash(tuple((n.lower(), v) for n, v in self._items))
@@ -232,6 +250,13 @@ def parse_params(text: str, what: str) -> Params:
     """
     if not text:
         return EMPTY_PARAMS
+    if '"' not in text and _PARAMS_PLAIN.fullmatch(text):
+        # Validated as a whole: only the splitting is left to do.
+        items_fast: list[tuple[str, str | None]] = []
+        for part in text.split(";")[1:]:
+            name, eq, val = part.partition("=")
+            items_fast.append((name.strip(" \t"), val.strip(" \t") if eq else None))
+        return Params._trusted(tuple(items_fast))
     parts = _split_semis(text)
     if parts[0].strip(" \t"):
         raise SIPParseError(f"bad {what}: unexpected {parts[0].strip()!r} before parameters")

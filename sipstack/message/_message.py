@@ -15,9 +15,10 @@ lines are still written verbatim.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import (
     BodyTooLarge,
@@ -31,10 +32,10 @@ from ..errors import (
 )
 from . import _abnf
 from ._address import Address, parse_address
-from ._headers import _KEYS, Headers, header_key
-from ._lex import split_commas
+from ._headers import _KEYS, Headers, canonical_name, check_text, header_key
+from ._lex import quoted_end, split_commas
 from ._limits import DEFAULT_LIMITS, Limits
-from ._uri import URI, parse_uri
+from ._uri import URI, SipURI, parse_uri
 from ._values import (
     _METHODS,
     AuthHeader,
@@ -58,7 +59,9 @@ from ._values import (
 )
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
+
+T = TypeVar("T")
 
 __all__ = ["REASON_PHRASES", "Message", "Request", "Response", "parse"]
 
@@ -129,7 +132,7 @@ def _max_forwards(value: str) -> int:
 def _expires(value: str) -> int:
     # RFC 3261 §20.19: larger values than 2**32-1 are treated as 2**32-1.
     v = value.strip(" \t")
-    if v.isascii() and v.isdigit() and len(v) > 10:
+    if v.isascii() and v.isdigit() and (len(v) > 10 or int(v) > 2**32 - 1):
         return 2**32 - 1
     return parse_uint(v, "Expires", 2**32 - 1)
 
@@ -194,6 +197,7 @@ _TYPED: dict[str, tuple[str, Callable[[str], object]]] = {
     "date": ("one", parse_date),
 }
 _TYPED_KEYS = frozenset(_TYPED)
+_SINGLE_KEYS = frozenset(k for k, (kind, _) in _TYPED.items() if kind == "one")
 
 
 class Message:
@@ -208,7 +212,9 @@ class Message:
     _content_length: int | None
 
     # -- construction -------------------------------------------------------
-    def _init_common(self, headers: Headers | Iterable[tuple[str, str]] | None, body: bytes) -> None:
+    def _init_common(
+        self, headers: Headers | Iterable[tuple[str, str]] | None, body: bytes
+    ) -> None:
         if not isinstance(body, bytes | bytearray | memoryview):
             raise SIPUsageError("body must be bytes")
         self.headers = headers.copy() if isinstance(headers, Headers) else Headers(headers or ())
@@ -265,36 +271,41 @@ class Message:
     __hash__ = None  # type: ignore[assignment]
 
     # -- typed views --------------------------------------------------------
-    def _required(self, name: str, parse: object) -> object:
-        v = self.headers.typed(name, parse)  # type: ignore[arg-type]
+    def _required(self, key: str, parse: Callable[[str], T]) -> T:
+        v = self.headers.typed(key, parse)
         if v is None:
-            raise SIPParseError(f"missing {name} header")
+            raise SIPParseError(f"missing {_MANDATORY_NAMES[key]} header")
         return v
 
     @property
     def call_id(self) -> str:
         """Call-ID."""
-        return self._required("Call-ID", parse_call_id)  # type: ignore[return-value]
+        v = self.headers._cache.get("call-id")
+        return v if v is not None else self._required("call-id", parse_call_id)  # type: ignore[return-value]
 
     @property
     def cseq(self) -> CSeq:
         """CSeq: ``.seq`` and ``.method``."""
-        return self._required("CSeq", parse_cseq)  # type: ignore[return-value]
+        v = self.headers._cache.get("cseq")
+        return v if v is not None else self._required("cseq", parse_cseq)  # type: ignore[return-value]
 
     @property
     def from_addr(self) -> Address:
         """From."""
-        return self._required("From", _from)  # type: ignore[return-value]
+        v = self.headers._cache.get("from")
+        return v if v is not None else self._required("from", _from)  # type: ignore[return-value]
 
     @property
     def to_addr(self) -> Address:
         """To."""
-        return self._required("To", _to)  # type: ignore[return-value]
+        v = self.headers._cache.get("to")
+        return v if v is not None else self._required("to", _to)  # type: ignore[return-value]
 
     @property
     def top_via(self) -> Via:
         """The topmost Via element (only it is parsed)."""
-        return self._required("Via", _first_via)  # type: ignore[return-value]
+        v = self.headers._cache.get("via")
+        return v if v is not None else self._required("via", _first_via)  # type: ignore[return-value]
 
     @property
     def vias(self) -> tuple[Via, ...]:
@@ -424,7 +435,6 @@ class Message:
         """Proxy-Authorization credentials, one per header line."""
         return self.headers.typed_lines("Proxy-Authorization", _proxy_authorization)
 
-
     @property
     def retry_after(self) -> RetryAfter | None:
         """Retry-After."""
@@ -454,6 +464,11 @@ class Message:
                 h.typed_lines(key, parser)
         if "contact" in present:
             self.contacts  # noqa: B018
+        keys = h._keys
+        for key in present & _SINGLE_KEYS:
+            # RFC 3261 §7.3.1: only comma-list headers may span several lines.
+            if keys.count(key) > 1 and key != "content-length":
+                raise SIPParseError(f"{canonical_name(key)} appears more than once")
         return self
 
 
@@ -529,7 +544,10 @@ class Request(Message):
         """As :meth:`Message.validate`, plus the Request-URI and the CSeq
         method matching the request method (RFC 3261 §8.1.1.5)."""
         super().validate()
-        self.uri  # noqa: B018
+        uri = self.uri
+        if isinstance(uri, SipURI) and uri.headers:
+            # RFC 3261 §19.1.1 (table 1): headers are not allowed in a Request-URI.
+            raise SIPParseError(f"Request-URI {self._uri_text[:80]!r} carries ?headers")
         if self.cseq.method != self._method:
             raise SIPParseError(f"CSeq method {self.cseq.method} does not match {self._method}")
         return self
@@ -561,8 +579,7 @@ class Response(Message):
             raise SIPUsageError(f"status {status!r} is not in 100..699")
         if reason is None:
             reason = REASON_PHRASES.get(status, "")
-        if any(c in reason for c in "\r\n\x00"):
-            raise SIPUsageError("reason phrase contains CR, LF or NUL")
+        check_text("reason phrase", reason)
         self._status, self._reason = status, reason
 
     @property
@@ -610,7 +627,7 @@ def _request_line(line: str, limits: Limits) -> Request:
     if len(parts) != 3:
         raise SIPParseError(f"request line {line[:80]!r} is not 'METHOD URI SIP/2.0'")
     method, uri, version = parts
-    if version != "SIP/2.0" and version.upper() != "SIP/2.0":
+    if version != "SIP/2.0" and (not version.isascii() or version.upper() != "SIP/2.0"):
         if _abnf.SIP_VERSION.fullmatch(version):
             raise VersionNotSupported(f"SIP version {version} is not supported")
         raise SIPParseError(f"request line {line[:80]!r} does not end in SIP/2.0")
@@ -632,7 +649,7 @@ def _request_line(line: str, limits: Limits) -> Request:
 def _status_line(line: str) -> Response:
     parts = line.split(" ", 2)
     version = parts[0]
-    if version != "SIP/2.0" and version.upper() != "SIP/2.0":
+    if version != "SIP/2.0" and (not version.isascii() or version.upper() != "SIP/2.0"):
         raise SIPParseError(f"status line {line[:80]!r} does not start with SIP/2.0")
     if len(parts) < 2:
         raise SIPParseError(f"status line {line[:80]!r} has no status code")
@@ -679,10 +696,37 @@ def _slow_headers(
     return parts, keys, raws
 
 
-# Bytes allowed in a header section besides CR and LF (which must pair up):
-# HT, printable ASCII and every byte >= 0x80 (UTF-8 is checked by decoding).
+# Bytes that need no further look: HT, printable ASCII and every byte >= 0x80
+# (UTF-8 is checked by decoding).  What is left must be CRLF pairs, or
+# control characters escaped as quoted-pairs inside a quoted string
+# (RFC 3261 §25.1, RFC 4475 §3.1.1.2).
 _PLAIN = b"\t" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _check_controls(lines: list[str]) -> None:
+    """Allow a control character only as a quoted-pair inside quotes."""
+    for line in lines:
+        if _CONTROL_CHAR.search(line) is None:
+            continue
+        spans: list[tuple[int, int]] = []
+        i = line.find('"')
+        while i >= 0:
+            end = quoted_end(line, i)
+            spans.append((i, end))
+            i = line.find('"', end)
+        for m in _CONTROL_CHAR.finditer(line):
+            pos = m.start()
+            escaped = (
+                line[pos - 1 : pos] == "\\"
+                and (len(line[:pos]) - len(line[:pos].rstrip("\\"))) % 2 == 1
+            )
+            if not escaped or not any(a < pos < b for a, b in spans):
+                raise SIPParseError(f"control character 0x{ord(m.group()):02x} in header section")
+
+
 _MANDATORY_SET = frozenset(_MANDATORY)
+_NOT_CRLF = bytes(b for b in range(256) if b not in (10, 13))
 _HAS_COLON = itemgetter(1)
 
 
@@ -699,9 +743,12 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
         raise SIPParseError(f"header section is not UTF-8 (byte {exc.start})") from None
     lines = head.split("\r\n")
     nl = len(lines) - 1
-    # One pass finds both control characters and CR/LF that are not pairs.
-    if raw.translate(None, _PLAIN) != b"\r\n" * nl:
-        raise SIPParseError("control character, bare CR or bare LF in header section")
+    # One pass finds control characters and CR or LF not in a CRLF pair.
+    rest = raw.translate(None, _PLAIN)
+    if rest != b"\r\n" * nl:
+        if rest.translate(None, _NOT_CRLF) != b"\r\n" * nl:
+            raise SIPParseError("bare CR or bare LF in header section")
+        _check_controls(lines)
     if nl > limits.max_header_lines:
         raise TooManyHeaders(f"{nl} header lines (limit {limits.max_header_lines})")
     if end - start > limits.max_line_length and max(map(len, lines)) > limits.max_line_length:
@@ -709,7 +756,7 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
             f"header line longer than {limits.max_line_length}", reason="Header Line Too Long"
         )
     first = lines[0]
-    if first[:4] == "SIP/" or first[:4].upper() == "SIP/":
+    if first[:4] == "SIP/" or (first[:4].isascii() and first[:4].upper() == "SIP/"):
         msg: Message = _status_line(first)
     else:
         msg = _request_line(first, limits)
@@ -751,7 +798,9 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
     return msg
 
 
-def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS) -> Request | Response:
+def parse(
+    data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS
+) -> Request | Response:
     """Parse one SIP message from a datagram (or any complete buffer).
 
     Content-Length is optional (absent means the rest of the datagram); a

@@ -20,17 +20,26 @@ from ._lex import EMPTY_PARAMS, Params, _ro
 
 __all__ = ["URI", "AbsoluteURI", "SipURI", "TelURI", "parse_uri"]
 
-_USER_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()&=+$,;?/")
-_PASSWORD_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()&=+$,")
+_USER_SAFE = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()&=+$,;?/"
+)
+_PASSWORD_SAFE = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()&=+$,"
+)
 _TEL_NUMBER = re.compile(r"\+?[0-9A-Fa-f*#\-.()]+")
 _TEL_SEPARATORS = str.maketrans("", "", "-.()")
 _OPAQUE = re.compile(r"[^\x00-\x20\x7f<>\"]+")
-_ALWAYS_COMPARED = ("user", "ttl", "method", "maddr")
+# RFC 3261 §19.1.4: these must match when either URI has them; the section's
+# examples treat transport the same way ("sip:bob@biloxi.com" is not
+# "sip:bob@biloxi.com;transport=udp").
+_ALWAYS_COMPARED = ("user", "ttl", "method", "maddr", "transport")
 
 # The part of a SIP URI after "sip:" (RFC 3261 §25.1 SIP-URI), in one linear
 # pattern: [user[:password]@] host [:port] *(;param) [?headers].
 _ESC = r"%[0-9A-Fa-f]{2}"
-_USERINFO = rf"((?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|{_ESC})+)(?::((?:[A-Za-z0-9\-_.!~*'()&=+$,]|{_ESC})*))?@"
+_USERINFO = (
+    rf"((?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|{_ESC})+)(?::((?:[A-Za-z0-9\-_.!~*'()&=+$,]|{_ESC})*))?@"
+)
 _HOSTPART = (
     r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*\.?)"
     r"(?::([0-9]{1,5}))?"
@@ -45,7 +54,10 @@ _SIP_REST_NO_USER = re.compile(r"()()" + _HOSTPART, re.S)
 def _escape(text: str, safe: frozenset[str]) -> str:
     if all(c in safe for c in text):
         return text
-    return "".join(c if c in safe else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
+    return "".join(
+        c if c in safe else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogateescape"))
+        for c in text
+    )
 
 
 def _decode(text: str) -> str:
@@ -69,6 +81,7 @@ class SipURI(URI):
     """
 
     __slots__ = ("_headers", "_host", "_params", "_password", "_port", "_raw", "_scheme", "_user")
+    _raw: str | None
 
     host: str = _ro("_host", "The host as written (IPv6 references keep their brackets).")
     user: str | None = _ro("_user", "The user part, unescaped (None when absent).")
@@ -99,6 +112,13 @@ class SipURI(URI):
                 raise SIPUsageError(f"URI header {name}={value} must be escaped")
         if not isinstance(params, Params):
             raise SIPUsageError("params must be a Params")
+        for pname, pvalue in params:
+            if not _abnf.PARAMCHARS.fullmatch(pname) or (
+                pvalue is not None and not _abnf.PARAMCHARS.fullmatch(pvalue)
+            ):
+                raise SIPUsageError(f"uri-parameter {pname}={pvalue} must be escaped")
+        if user == "":
+            raise SIPUsageError("the user part of a SIP URI cannot be empty (use None)")
         self._host, self._user, self._port, self._scheme = host, user, port, scheme
         self._password, self._params, self._headers = password, params, tuple(headers)
         self._raw = None
@@ -151,7 +171,7 @@ class SipURI(URI):
     def replace(self, **changes: Any) -> SipURI:
         """A copy with some fields changed (``host``, ``user``, ``port``,
         ``scheme``, ``password``, ``params``, ``headers``)."""
-        fields = {
+        fields: dict[str, Any] = {
             "host": self._host, "user": self._user, "port": self._port, "scheme": self._scheme,
             "password": self._password, "params": self._params, "headers": self._headers,
         }  # fmt: skip
@@ -189,12 +209,12 @@ class SipURI(URI):
             self._scheme != other._scheme
             or self._user != other._user
             or self._password != other._password
-            or self._host.lower() != other._host.lower()
+            or _host_key(self._host) != _host_key(other._host)
             or self._port != other._port
         ):
             return False
-        a = {n.lower(): v for n, v in self._params}
-        b = {n.lower(): v for n, v in other._params}
+        a = {_decode(n).lower(): v for n, v in self._params}
+        b = {_decode(n).lower(): v for n, v in other._params}
         for name in a.keys() | b.keys():
             if name in a and name in b:
                 va, vb = a[name], b[name]
@@ -209,7 +229,7 @@ class SipURI(URI):
         return ha == hb
 
     def __hash__(self) -> int:
-        return hash((self._scheme, self._user, self._host.lower(), self._port))
+        return hash((self._scheme, self._user, _host_key(self._host), self._port))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -273,6 +293,17 @@ class AbsoluteURI(URI):
         return hash((self.scheme.lower(), self.rest))
 
 
+def _host_key(host: str) -> str:
+    """The form of a host that comparison uses: lower case, and IPv6
+    references in canonical text (RFC 5954 §4: [::1] equals [0:0::1])."""
+    if host[:1] == "[":
+        try:
+            return "[" + ipaddress.IPv6Address(host[1:-1]).compressed + "]"
+        except ValueError:
+            pass
+    return host.lower()
+
+
 def _is_ipv6_ref(host: str) -> bool:
     if not _abnf.IPV6_REFERENCE.fullmatch(host):
         return False
@@ -307,6 +338,15 @@ def parse_host_port(text: str, what: str) -> tuple[str, int | None]:
     return host, int(port_text)
 
 
+def _split_uri_params(text: str) -> Params:
+    """Split uri-parameters that the URI pattern has already validated."""
+    items: list[tuple[str, str | None]] = []
+    for part in text.split(";"):
+        name, eq, value = part.partition("=")
+        items.append((name, value if eq else None))
+    return Params._trusted(tuple(items))
+
+
 def _parse_uri_params(text: str) -> Params:
     items: list[tuple[str, str | None]] = []
     for part in text.split(";"):
@@ -336,7 +376,7 @@ def _parse_sip(scheme: str, rest: str, raw: str) -> SipURI:
         port = int(port_text)
         if port > 65535:
             raise SIPParseError(f"bad URI {raw[:80]!r}: port out of range")
-    params = _parse_uri_params(param_text[1:]) if param_text else EMPTY_PARAMS
+    params = _split_uri_params(param_text[1:]) if param_text else EMPTY_PARAMS
     headers: tuple[tuple[str, str], ...] = ()
     if hdr_text is not None:
         hs: list[tuple[str, str]] = []
@@ -361,6 +401,8 @@ def parse_uri(text: str) -> URI:
     """Parse a URI; raises :class:`~sipstack.errors.SIPParseError` when it is
     not one."""
     scheme, colon, rest = text.partition(":")
+    if scheme == "sip" or scheme == "sips":
+        return _parse_sip(scheme, rest, text)
     if not colon or not _abnf.SCHEME.fullmatch(scheme):
         raise SIPParseError(f"bad URI {text[:80]!r}: no scheme")
     low = scheme.lower()

@@ -6,7 +6,7 @@ immutable value or raises :class:`~sipstack.errors.SIPParseError`."""
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import HeaderError, SIPParseError, SIPUsageError
 from . import _abnf
@@ -75,6 +75,7 @@ class Via:
     """One Via header element (RFC 3261 §20.42, RFC 3581 rport); immutable."""
 
     __slots__ = ("_host", "_params", "_port", "_protocol", "_raw", "_transport")
+    _raw: str | None
 
     host: str = _ro("_host", "The sent-by host (IPv6 references keep their brackets).")
     port: int | None = _ro("_port", "The sent-by port (None when absent).")
@@ -139,7 +140,9 @@ class Via:
     def rport(self) -> int | None:
         """The value of ``rport`` when it has one."""
         v = self.params.get("rport")
-        return int(v) if v is not None and v.isascii() and v.isdigit() and len(v) <= 5 else None
+        if v is None or not (v.isascii() and v.isdigit()) or len(v) > 5 or int(v) > 65535:
+            return None
+        return int(v)
 
     @property
     def maddr(self) -> str | None:
@@ -159,7 +162,9 @@ class Via:
 
     def with_param(self, name: str, value: str | None = None) -> Via:
         """A copy with parameter ``name`` set (e.g. ``received``, ``rport``)."""
-        return Via(self.host, self.port, self.transport, self.params.with_param(name, value), self.protocol)
+        return Via(
+            self.host, self.port, self.transport, self.params.with_param(name, value), self.protocol
+        )
 
     def __str__(self) -> str:
         if self._raw is not None:
@@ -189,11 +194,8 @@ def parse_via(text: str) -> Via:
     if m is None:
         raise HeaderError("Via", f"{value[:60]!r} is not sent-protocol sent-by")
     name, version, transport, host, port = m.groups()
-    if host[0] == "[":
-        if not _is_ipv6_ref(host):
-            raise HeaderError("Via", f"bad IPv6 reference {host!r}")
-    elif not _abnf.HOSTNAME.fullmatch(host):
-        raise HeaderError("Via", f"bad host {host!r}")
+    if host[0] == "[" and not _is_ipv6_ref(host):
+        raise HeaderError("Via", f"bad IPv6 reference {host!r}")
     p: int | None = None
     if port is not None:
         p = int(port)
@@ -319,6 +321,10 @@ class SubscriptionState:
 
     state: str
     params: Params = EMPTY_PARAMS
+
+    def __post_init__(self) -> None:
+        # substate-value tokens compare case-insensitively; keep one form.
+        object.__setattr__(self, "state", self.state.lower())
 
     @property
     def reason(self) -> str | None:
@@ -541,7 +547,9 @@ def parse_date(text: str) -> _dt.datetime:
         raise HeaderError("Date", f"{text[:40]!r} is not an RFC 1123 date")
     wkday, day, mon, year, hh, mm, ss = m.groups()
     try:
-        d = _dt.datetime(int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=_dt.UTC)
+        d = _dt.datetime(
+            int(year), _MONTHS[mon], int(day), int(hh), int(mm), int(ss), tzinfo=_dt.UTC
+        )
     except ValueError as exc:
         raise HeaderError("Date", str(exc)) from None
     # A wrong weekday name is tolerated: the date itself is unambiguous.
