@@ -114,23 +114,31 @@ def _check_value(name: str, value: str) -> None:
     check_text(f"header {name} value", value)
 
 
+def _value_of(line: str) -> str:
+    _, sep, value = line.partition(":")
+    if not sep:
+        raise SIPParseError(f"header line without a colon: {line[:40]!r}")
+    return value.strip(" \t")
+
+
 class Headers:
     """An ordered multimap of header lines.
 
     Lookups are case-insensitive and see through compact forms
     (``headers.get("Via")`` also finds ``v:`` lines).  Several lines of one
     name are kept in order.  :meth:`get_list` splits list-valued headers at
-    top-level commas.  Mutating methods refuse CR, LF and NUL in values.
+    top-level commas.  Mutating methods refuse CR, LF, NUL and other control
+    characters (no header injection).
     """
 
-    __slots__ = ("_cache", "_dirty", "_keys", "_parts", "_present", "_raws")
+    __slots__ = ("_cache", "_dirty", "_keys", "_lines", "_present", "_raws")
 
-    # One entry per header line: the lookup key, and the line partitioned
-    # at its first colon (name as written, ":", value with its whitespace),
-    # so "".join(part) is the line as received.  _raws holds the received
-    # text of lines that were folded; it is dropped once the headers change.
+    # One entry per header line: its lookup key and its text (unfolded).  A
+    # parsed line is split at its colon only when its value is read.  _raws
+    # holds the received text when some line was folded; it is dropped once
+    # the headers change.
     _keys: list[str]
-    _parts: list[tuple[str, str, str]]
+    _lines: list[str]
     _raws: list[str] | None
     _present: set[str]
     _cache: dict[str, object]
@@ -138,7 +146,7 @@ class Headers:
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._keys = []
-        self._parts = []
+        self._lines = []
         self._raws = None
         self._present = set()
         self._cache = {}
@@ -158,7 +166,7 @@ class Headers:
         key = _KEYS.get(name) or header_key(name)
         if key not in self._present:
             return default
-        return self._parts[self._keys.index(key)][2].strip(" \t")
+        return _value_of(self._lines[self._keys.index(key)])
 
     def get_all(self, name: str) -> list[str]:
         """The values of every line named ``name``, in order."""
@@ -166,11 +174,11 @@ class Headers:
         if key not in self._present:
             return []
         keys = self._keys
-        parts = self._parts
+        lines = self._lines
         i = keys.index(key)
         if keys.count(key) == 1:
-            return [parts[i][2].strip(" \t")]
-        return [parts[j][2].strip(" \t") for j in range(i, len(keys)) if keys[j] == key]
+            return [_value_of(lines[i])]
+        return [_value_of(lines[j]) for j in range(i, len(keys)) if keys[j] == key]
 
     def get_list(self, name: str) -> list[str]:
         """The elements of a list-valued header (Via, Contact, Route, Allow …)
@@ -189,27 +197,35 @@ class Headers:
             return False
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        """(name, value) for every line, in order."""
-        return ((n.rstrip(" \t"), v.strip(" \t")) for n, _, v in self._parts)
+        """(name, value) for every line, in order; raises SIPParseError for a
+        line that is not ``name: value``."""
+        for line in self._lines:
+            yield line.partition(":")[0].rstrip(" \t"), _value_of(line)
 
     def items(self) -> list[tuple[str, str]]:
         """(name, value) for every line, in order (names as written)."""
         return list(self)
 
     def __len__(self) -> int:
-        return len(self._parts)
+        return len(self._lines)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
             return NotImplemented
-        return self._keys == other._keys and [v.strip(" \t") for _, _, v in self._parts] == [
-            v.strip(" \t") for _, _, v in other._parts
+        return self._keys == other._keys and [_value_of(x) for x in self._lines] == [
+            _value_of(x) for x in other._lines
         ]
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"Headers({self.items()!r})"
+
+    def validate(self) -> None:
+        """Check that every line is ``name: value`` (parsing checks the names
+        and reads the values only when asked)."""
+        for line in self._lines:
+            _value_of(line)
 
     def typed(self, name: str, parse: Callable[[str], T]) -> T | None:
         """``parse`` applied to the first value of ``name`` (None when
@@ -220,7 +236,7 @@ class Headers:
         if hit is not cache:
             return hit  # type: ignore[return-value]
         if key in self._present:
-            result: T | None = parse(self._parts[self._keys.index(key)][2].strip(" \t"))
+            result: T | None = parse(_value_of(self._lines[self._keys.index(key)]))
         else:
             result = None
         cache[key] = result
@@ -238,17 +254,15 @@ class Headers:
         out: list[T] = []
         if key in self._present:
             keys = self._keys
-            parts = self._parts
+            lines = self._lines
             i = -1
             for _ in range(keys.count(key)):
                 i = keys.index(key, i + 1)
-                value = parts[i][2]
+                value = _value_of(lines[i])
                 if "," in value:
                     out += [parse(v) for v in split_commas(value)]
-                else:
-                    value = value.strip(" \t")
-                    if value:
-                        out.append(parse(value))
+                elif value:
+                    out.append(parse(value))
         result = cache[ckey] = tuple(out)
         return result
 
@@ -264,39 +278,39 @@ class Headers:
         return result
 
     # -- writing ------------------------------------------------------------
-    def _entry(self, name: str, value: str) -> tuple[str, tuple[str, str, str]]:
+    def _entry(self, name: str, value: str) -> tuple[str, str]:
         try:
             key = header_key(name)
         except SIPParseError:
             raise SIPUsageError(f"header name {name!r} is not a token") from None
         value = str(value)
         _check_value(name, value)
-        return key, (canonical_name(name), ":", " " + value)
+        return key, f"{canonical_name(name)}: {value}"
 
     def add(self, name: str, value: str, *, first: bool = False) -> None:
         """Append a line; with ``first=True`` insert it before the first line
         of the same name (or at the top), as a proxy adds its Via."""
-        key, part = self._entry(name, value)
+        key, line = self._entry(name, value)
         if first:
             i = self._keys.index(key) if key in self._present else 0
             self._keys.insert(i, key)
-            self._parts.insert(i, part)
+            self._lines.insert(i, line)
         else:
             self._keys.append(key)
-            self._parts.append(part)
+            self._lines.append(line)
         self._changed()
 
     def set(self, name: str, value: str) -> None:
         """Replace every line of ``name`` with one line (in the place of the
         first, or appended)."""
-        key, part = self._entry(name, value)
+        key, line = self._entry(name, value)
         i = self._keys.index(key) if key in self._present else None
         if i is None:
             self._keys.append(key)
-            self._parts.append(part)
+            self._lines.append(line)
         else:
             keep = [j for j, k in enumerate(self._keys) if k != key or j == i]
-            self._parts = [part if j == i else self._parts[j] for j in keep]
+            self._lines = [line if j == i else self._lines[j] for j in keep]
             self._keys = [self._keys[j] for j in keep]
         self._changed()
 
@@ -306,7 +320,7 @@ class Headers:
         keep = [j for j, k in enumerate(self._keys) if k != key]
         removed = len(self._keys) - len(keep)
         if removed:
-            self._parts = [self._parts[j] for j in keep]
+            self._lines = [self._lines[j] for j in keep]
             self._keys = [self._keys[j] for j in keep]
             self._changed()
         return removed
@@ -318,15 +332,15 @@ class Headers:
             return None
         i = self._keys.index(key)
         del self._keys[i]
-        part = self._parts.pop(i)
+        line = self._lines.pop(i)
         self._changed()
-        return part[2].strip(" \t")
+        return _value_of(line)
 
     def copy(self) -> Headers:
         """A copy that can be changed independently."""
         h = object.__new__(Headers)
         h._keys = list(self._keys)
-        h._parts = list(self._parts)
+        h._lines = list(self._lines)
         h._raws = None if self._raws is None else list(self._raws)
         h._present = set(self._present)
         h._cache = {}
@@ -336,5 +350,5 @@ class Headers:
     def serialize(self) -> str:
         """The header lines, each ending in CRLF; lines never edited are
         written as received."""
-        lines = self._raws if self._raws is not None else ["".join(p) for p in self._parts]
+        lines = self._raws if self._raws is not None else self._lines
         return "".join(line + "\r\n" for line in lines)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Callable, Iterable
-from operator import itemgetter
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import (
@@ -32,7 +31,7 @@ from ..errors import (
 )
 from . import _abnf
 from ._address import Address, parse_address
-from ._headers import _KEYS, Headers, canonical_name, check_text, header_key
+from ._headers import _KEYS, Headers, _value_of, canonical_name, check_text, header_key
 from ._lex import quoted_end, split_commas
 from ._limits import DEFAULT_LIMITS, Limits
 from ._uri import URI, SipURI, parse_uri
@@ -55,7 +54,7 @@ from ._values import (
     parse_subscription_state,
     parse_token,
     parse_uint,
-    parse_via,
+    parse_via_lazy,
 )
 
 if TYPE_CHECKING:
@@ -95,8 +94,8 @@ _MANDATORY_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-I
 def _first_via(value: str) -> Via:
     if '"' in value or "<" in value:
         parts = split_commas(value)
-        return parse_via(parts[0] if parts else "")
-    return parse_via(value.partition(",")[0])
+        return parse_via_lazy(parts[0] if parts else "")
+    return parse_via_lazy(value.partition(",")[0])
 
 
 def _contact(value: str) -> Address:
@@ -172,7 +171,7 @@ _TYPED: dict[str, tuple[str, Callable[[str], object]]] = {
     "cseq": ("one", parse_cseq),
     "from": ("one", _from),
     "to": ("one", _to),
-    "via": ("list", parse_via),
+    "via": ("list", parse_via_lazy),
     "route": ("list", _route),
     "record-route": ("list", _record_route),
     "refer-to": ("one", _refer_to),
@@ -280,37 +279,62 @@ class Message:
     @property
     def call_id(self) -> str:
         """Call-ID."""
-        v = self.headers._cache.get("call-id")
-        return v if v is not None else self._required("call-id", parse_call_id)  # type: ignore[return-value]
+        h = self.headers
+        v = h._cache.get("call-id")
+        if v is None:
+            if "call-id" not in h._present:
+                raise SIPParseError("missing Call-ID header")
+            v = h._cache["call-id"] = parse_call_id(_value_of(h._lines[h._keys.index("call-id")]))
+        return v  # type: ignore[return-value]
 
     @property
     def cseq(self) -> CSeq:
         """CSeq: ``.seq`` and ``.method``."""
-        v = self.headers._cache.get("cseq")
-        return v if v is not None else self._required("cseq", parse_cseq)  # type: ignore[return-value]
+        h = self.headers
+        v = h._cache.get("cseq")
+        if v is None:
+            if "cseq" not in h._present:
+                raise SIPParseError("missing CSeq header")
+            v = h._cache["cseq"] = parse_cseq(_value_of(h._lines[h._keys.index("cseq")]))
+        return v  # type: ignore[return-value]
 
     @property
     def from_addr(self) -> Address:
         """From."""
-        v = self.headers._cache.get("from")
-        return v if v is not None else self._required("from", _from)  # type: ignore[return-value]
+        h = self.headers
+        v = h._cache.get("from")
+        if v is None:
+            if "from" not in h._present:
+                raise SIPParseError("missing From header")
+            v = h._cache["from"] = _from(_value_of(h._lines[h._keys.index("from")]))
+        return v  # type: ignore[return-value]
 
     @property
     def to_addr(self) -> Address:
         """To."""
-        v = self.headers._cache.get("to")
-        return v if v is not None else self._required("to", _to)  # type: ignore[return-value]
+        h = self.headers
+        v = h._cache.get("to")
+        if v is None:
+            if "to" not in h._present:
+                raise SIPParseError("missing To header")
+            v = h._cache["to"] = _to(_value_of(h._lines[h._keys.index("to")]))
+        return v  # type: ignore[return-value]
 
     @property
     def top_via(self) -> Via:
         """The topmost Via element (only it is parsed)."""
-        v = self.headers._cache.get("via")
-        return v if v is not None else self._required("via", _first_via)  # type: ignore[return-value]
+        h = self.headers
+        v = h._cache.get("via")
+        if v is None:
+            if "via" not in h._present:
+                raise SIPParseError("missing Via header")
+            v = h._cache["via"] = _first_via(_value_of(h._lines[h._keys.index("via")]))
+        return v  # type: ignore[return-value]
 
     @property
     def vias(self) -> tuple[Via, ...]:
         """Every Via element, top first."""
-        return self.headers.typed_list("Via", parse_via)
+        return self.headers.typed_list("Via", parse_via_lazy)
 
     @property
     def contact_is_star(self) -> bool:
@@ -450,6 +474,7 @@ class Message:
         that tie them together; returns the message or raises SIPParseError.
         A server calls this before acting on a request."""
         h = self.headers
+        h.validate()
         cache = h._cache
         present = h._present
         for key in present & _TYPED_KEYS:
@@ -464,6 +489,8 @@ class Message:
                 h.typed_lines(key, parser)
         if "contact" in present:
             self.contacts  # noqa: B018
+        for via in self.vias:
+            via.params  # noqa: B018
         keys = h._keys
         for key in present & _SINGLE_KEYS:
             # RFC 3261 §7.3.1: only comma-list headers may span several lines.
@@ -679,21 +706,19 @@ def _unfold(lines: list[str]) -> tuple[list[str], list[str]]:
     return logical, raws
 
 
-def _slow_headers(
-    lines: list[str],
-) -> tuple[list[tuple[str, str, str]], list[str], list[str] | None]:
+def _slow_headers(lines: list[str]) -> tuple[list[str], list[str], list[str] | None]:
     """The careful path of header indexing: folded lines, unknown names,
-    lines without a colon."""
+    whitespace before the colon, lines without a colon."""
     raws: list[str] | None = None
     if any(line[:1] in (" ", "\t") for line in lines):
         lines, raws = _unfold(lines)
-    parts = [line.partition(":") for line in lines]
     keys: list[str] = []
-    for name, sep, _ in parts:
+    for line in lines:
+        name, sep, _ = line.partition(":")
         if not sep:
             raise SIPParseError(f"header line without a colon: {name[:40]!r}")
         keys.append(header_key(name))
-    return parts, keys, raws
+    return lines, keys, raws
 
 
 # Bytes that need no further look: HT, printable ASCII and every byte >= 0x80
@@ -727,7 +752,6 @@ def _check_controls(lines: list[str]) -> None:
 
 _MANDATORY_SET = frozenset(_MANDATORY)
 _NOT_CRLF = bytes(b for b in range(256) if b not in (10, 13))
-_HAS_COLON = itemgetter(1)
 
 
 def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -> Message:
@@ -761,13 +785,14 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
     else:
         msg = _request_line(first, limits)
     del lines[0]
+    # A line without a colon whose whole text is a header name is caught
+    # when its value is read (Headers reads values lazily).
     keys_get = _KEYS.get
-    parts = [line.partition(":") for line in lines]
-    keys = [keys_get(p[0]) for p in parts]
+    keys = [keys_get(line.partition(":")[0]) for line in lines]
     raws: list[str] | None = None
     present = set(keys)
-    if None in present or not all(map(_HAS_COLON, parts)):
-        parts, keys, raws = _slow_headers(lines)  # type: ignore[assignment]
+    if None in present:
+        lines, keys, raws = _slow_headers(lines)  # type: ignore[assignment]
         present = set(keys)
     if not present >= _MANDATORY_SET:
         missing = [_MANDATORY_NAMES[k] for k in _MANDATORY if k not in present]
@@ -776,10 +801,10 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
         msg._content_length = None
     else:
         cl_i = keys.index("content-length")
-        cl_text = parts[cl_i][2].strip(" \t")
+        cl_text = _value_of(lines[cl_i])
         if keys.count("content-length") > 1:
             for j in range(cl_i + 1, len(keys)):
-                if keys[j] == "content-length" and parts[j][2].strip(" \t") != cl_text:
+                if keys[j] == "content-length" and _value_of(lines[j]) != cl_text:
                     raise SIPParseError("conflicting Content-Length headers")
         if not (cl_text.isascii() and cl_text.isdigit()) or len(cl_text) > 10:
             raise SIPParseError(f"bad Content-Length {cl_text[:20]!r}")
@@ -789,7 +814,7 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
         msg._content_length = cl
     h = Headers.__new__(Headers)
     h._keys = keys  # type: ignore[assignment]
-    h._parts = parts
+    h._lines = lines
     h._raws = raws
     h._present = present  # type: ignore[assignment]
     h._cache = {}

@@ -74,14 +74,26 @@ def parse_call_id(text: str) -> str:
 class Via:
     """One Via header element (RFC 3261 §20.42, RFC 3581 rport); immutable."""
 
-    __slots__ = ("_host", "_params", "_port", "_protocol", "_raw", "_transport")
+    __slots__ = ("_host", "_params", "_port", "_protocol", "_ptext", "_raw", "_transport")
     _raw: str | None
+    # A parsed Via keeps its parameter text and parses it on first use of
+    # .params (the branch alone has a fast path): most readers want only
+    # the top Via's branch and sent-by.
+    _params: Params | None
+    _ptext: str
 
     host: str = _ro("_host", "The sent-by host (IPv6 references keep their brackets).")
     port: int | None = _ro("_port", "The sent-by port (None when absent).")
     transport: str = _ro("_transport", "The transport, upper case (UDP, TCP, TLS, WS …).")
-    params: Params = _ro("_params", "The via-params (branch, received, rport …).")
     protocol: str = _ro("_protocol", "Protocol name and version, normally ``SIP/2.0``.")
+
+    @property
+    def params(self) -> Params:
+        """The via-params (branch, received, rport …)."""
+        p = self._params
+        if p is None:
+            p = self._params = parse_params(self._ptext, "Via") if self._ptext else EMPTY_PARAMS
+        return p
 
     def __init__(
         self,
@@ -100,15 +112,15 @@ class Via:
         if not isinstance(params, Params):
             raise SIPUsageError("params must be a Params")
         self._host, self._port, self._transport = host, port, transport.upper()
-        self._params, self._protocol, self._raw = params, protocol, None
+        self._params, self._protocol, self._raw, self._ptext = params, protocol, None, ""
 
     @classmethod
     def _parsed(
-        cls, host: str, port: int | None, transport: str, params: Params, protocol: str, raw: str
+        cls, host: str, port: int | None, transport: str, ptext: str, protocol: str, raw: str
     ) -> Via:
         self = object.__new__(cls)
         self._host, self._port, self._transport = host, port, transport
-        self._params, self._protocol, self._raw = params, protocol, raw
+        self._params, self._ptext, self._protocol, self._raw = None, ptext, protocol, raw
         return self
 
     def __repr__(self) -> str:
@@ -117,6 +129,15 @@ class Via:
     @property
     def branch(self) -> str | None:
         """The branch parameter (transaction identifier)."""
+        if self._params is None:
+            text = self._ptext
+            i = text.find(";branch=")
+            if i >= 0 and '"' not in text:
+                j = text.find(";", i + 8)
+                value = text[i + 8 :] if j < 0 else text[i + 8 : j]
+                value = value.rstrip(" \t")
+                if _abnf.TOKEN.fullmatch(value) and text.find(";branch", 0, i) < 0:
+                    return value
         return self.params.get("branch")
 
     @property
@@ -188,7 +209,15 @@ class Via:
 
 
 def parse_via(text: str) -> Via:
-    """Parse one via-parm."""
+    """Parse one via-parm, parameters included."""
+    via = parse_via_lazy(text)
+    via.params  # noqa: B018
+    return via
+
+
+def parse_via_lazy(text: str) -> Via:
+    """Parse one via-parm up to its sent-by; the parameters are parsed (and
+    any error in them raised) when first read."""
     value = text.strip(" \t")
     m = _abnf.VIA_HEAD.match(value)
     if m is None:
@@ -204,8 +233,8 @@ def parse_via(text: str) -> Via:
     rest = value[m.end() :]
     if rest and rest[0] != ";":
         raise HeaderError("Via", f"unexpected {rest[:20]!r} after sent-by")
-    params = parse_params(rest, "Via") if rest else EMPTY_PARAMS
-    return Via._parsed(host, p, transport.upper(), params, f"{name}/{version}", value)
+    protocol = "SIP/2.0" if name == "SIP" and version == "2.0" else f"{name}/{version}"
+    return Via._parsed(host, p, transport.upper(), rest, protocol, value)
 
 
 class CSeq:
