@@ -99,7 +99,10 @@ class SipstackAdapter(Adapter):
         return m.call_id, v.branch, v.host, cseq.seq, cseq.method
 
     def full(self, data: bytes) -> object:
-        m = self._parse(data)
+        # validate() parses every typed header completely (Via parameters,
+        # which the views otherwise read lazily, included) and checks the
+        # cross-header rules; the reads below then come from its cache.
+        m = self._parse(data).validate()
         vias = [(v.transport, v.host, v.port, v.branch) for v in m.vias]
         fa, ta = m.from_addr, m.to_addr
         out: list[object] = [

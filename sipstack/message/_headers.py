@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
 from typing import TypeVar
 
 from ..errors import SIPParseError, SIPUsageError
@@ -224,8 +225,9 @@ class Headers:
     def validate(self) -> None:
         """Check that every line is ``name: value`` (parsing checks the names
         and reads the values only when asked)."""
-        for line in self._lines:
-            _value_of(line)
+        if not all(map(str.__contains__, self._lines, repeat(":"))):
+            for line in self._lines:
+                _value_of(line)
 
     def typed(self, name: str, parse: Callable[[str], T]) -> T | None:
         """``parse`` applied to the first value of ``name`` (None when

@@ -87,6 +87,7 @@ REASON_PHRASES: dict[int, str] = {
     606: "Not Acceptable", 607: "Unwanted",
 }  # fmt: skip
 
+_MISS = object()
 _MANDATORY = ("via", "from", "to", "call-id", "cseq")
 _MANDATORY_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
 
@@ -334,7 +335,10 @@ class Message:
     @property
     def vias(self) -> tuple[Via, ...]:
         """Every Via element, top first."""
-        return self.headers.typed_list("Via", parse_via_lazy)
+        hit = self.headers._cache.get("*via")
+        if hit is None:
+            return self.headers.typed_list("via", parse_via_lazy)
+        return hit  # type: ignore[return-value]
 
     @property
     def contact_is_star(self) -> bool:
@@ -351,27 +355,42 @@ class Message:
         """Contact elements (empty for ``Contact: *``)."""
         if self.contact_is_star:
             return ()
-        return self.headers.typed_list("Contact", _contact)
+        hit = self.headers._cache.get("*contact")
+        if hit is None:
+            return self.headers.typed_list("contact", _contact)
+        return hit  # type: ignore[return-value]
 
     @property
     def routes(self) -> tuple[Address, ...]:
         """Route elements, in order."""
-        return self.headers.typed_list("Route", _route)
+        hit = self.headers._cache.get("*route")
+        if hit is None:
+            return self.headers.typed_list("route", _route)
+        return hit  # type: ignore[return-value]
 
     @property
     def record_routes(self) -> tuple[Address, ...]:
         """Record-Route elements, in order."""
-        return self.headers.typed_list("Record-Route", _record_route)
+        hit = self.headers._cache.get("*record-route")
+        if hit is None:
+            return self.headers.typed_list("record-route", _record_route)
+        return hit  # type: ignore[return-value]
 
     @property
     def refer_to(self) -> Address | None:
         """Refer-To (RFC 3515)."""
-        return self.headers.typed("Refer-To", _refer_to)
+        hit = self.headers._cache.get("refer-to", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("refer-to", _refer_to)
+        return hit  # type: ignore[return-value]
 
     @property
     def max_forwards(self) -> int | None:
         """Max-Forwards (0–255)."""
-        return self.headers.typed("Max-Forwards", _max_forwards)
+        hit = self.headers._cache.get("max-forwards", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("max-forwards", _max_forwards)
+        return hit  # type: ignore[return-value]
 
     @property
     def content_length(self) -> int:
@@ -382,92 +401,146 @@ class Message:
     @property
     def content_type(self) -> ContentType | None:
         """Content-Type."""
-        return self.headers.typed("Content-Type", parse_content_type)
+        hit = self.headers._cache.get("content-type", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("content-type", parse_content_type)
+        return hit  # type: ignore[return-value]
 
     @property
     def expires(self) -> int | None:
         """Expires, in seconds."""
-        return self.headers.typed("Expires", _expires)
+        hit = self.headers._cache.get("expires", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("expires", _expires)
+        return hit  # type: ignore[return-value]
 
     @property
     def min_expires(self) -> int | None:
         """Min-Expires (in a 423 response)."""
-        return self.headers.typed("Min-Expires", _expires)
+        hit = self.headers._cache.get("min-expires", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("min-expires", _expires)
+        return hit  # type: ignore[return-value]
 
     @property
     def event(self) -> Event | None:
         """Event (RFC 6665)."""
-        return self.headers.typed("Event", parse_event)
+        hit = self.headers._cache.get("event", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("event", parse_event)
+        return hit  # type: ignore[return-value]
 
     @property
     def subscription_state(self) -> SubscriptionState | None:
         """Subscription-State (RFC 6665)."""
-        return self.headers.typed("Subscription-State", parse_subscription_state)
+        hit = self.headers._cache.get("subscription-state", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("subscription-state", parse_subscription_state)
+        return hit  # type: ignore[return-value]
 
     @property
     def allow(self) -> tuple[str, ...]:
         """Allow: the methods the sender supports."""
-        return self.headers.typed_list("Allow", _option)
+        hit = self.headers._cache.get("*allow")
+        if hit is None:
+            return self.headers.typed_list("allow", _option)
+        return hit  # type: ignore[return-value]
 
     @property
     def supported(self) -> tuple[str, ...]:
         """Supported option tags."""
-        return self.headers.typed_list("Supported", _option)
+        hit = self.headers._cache.get("*supported")
+        if hit is None:
+            return self.headers.typed_list("supported", _option)
+        return hit  # type: ignore[return-value]
 
     @property
     def require(self) -> tuple[str, ...]:
         """Require option tags."""
-        return self.headers.typed_list("Require", _option)
+        hit = self.headers._cache.get("*require")
+        if hit is None:
+            return self.headers.typed_list("require", _option)
+        return hit  # type: ignore[return-value]
 
     @property
     def proxy_require(self) -> tuple[str, ...]:
         """Proxy-Require option tags."""
-        return self.headers.typed_list("Proxy-Require", _option)
+        hit = self.headers._cache.get("*proxy-require")
+        if hit is None:
+            return self.headers.typed_list("proxy-require", _option)
+        return hit  # type: ignore[return-value]
 
     @property
     def unsupported(self) -> tuple[str, ...]:
         """Unsupported option tags (in a 420 response)."""
-        return self.headers.typed_list("Unsupported", _option)
+        hit = self.headers._cache.get("*unsupported")
+        if hit is None:
+            return self.headers.typed_list("unsupported", _option)
+        return hit  # type: ignore[return-value]
 
     @property
     def sip_etag(self) -> str | None:
         """SIP-ETag (RFC 3903)."""
-        return self.headers.typed("SIP-ETag", _etag)
+        hit = self.headers._cache.get("sip-etag", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("sip-etag", _etag)
+        return hit  # type: ignore[return-value]
 
     @property
     def sip_if_match(self) -> str | None:
         """SIP-If-Match (RFC 3903)."""
-        return self.headers.typed("SIP-If-Match", _if_match)
+        hit = self.headers._cache.get("sip-if-match", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("sip-if-match", _if_match)
+        return hit  # type: ignore[return-value]
 
     @property
     def www_authenticate(self) -> tuple[AuthHeader, ...]:
         """WWW-Authenticate challenges, one per header line."""
-        return self.headers.typed_lines("WWW-Authenticate", _www_auth)
+        hit = self.headers._cache.get("#www-authenticate")
+        if hit is None:
+            return self.headers.typed_lines("www-authenticate", _www_auth)
+        return hit  # type: ignore[return-value]
 
     @property
     def proxy_authenticate(self) -> tuple[AuthHeader, ...]:
         """Proxy-Authenticate challenges, one per header line."""
-        return self.headers.typed_lines("Proxy-Authenticate", _proxy_auth)
+        hit = self.headers._cache.get("#proxy-authenticate")
+        if hit is None:
+            return self.headers.typed_lines("proxy-authenticate", _proxy_auth)
+        return hit  # type: ignore[return-value]
 
     @property
     def authorization(self) -> tuple[AuthHeader, ...]:
         """Authorization credentials, one per header line."""
-        return self.headers.typed_lines("Authorization", _authorization)
+        hit = self.headers._cache.get("#authorization")
+        if hit is None:
+            return self.headers.typed_lines("authorization", _authorization)
+        return hit  # type: ignore[return-value]
 
     @property
     def proxy_authorization(self) -> tuple[AuthHeader, ...]:
         """Proxy-Authorization credentials, one per header line."""
-        return self.headers.typed_lines("Proxy-Authorization", _proxy_authorization)
+        hit = self.headers._cache.get("#proxy-authorization")
+        if hit is None:
+            return self.headers.typed_lines("proxy-authorization", _proxy_authorization)
+        return hit  # type: ignore[return-value]
 
     @property
     def retry_after(self) -> RetryAfter | None:
         """Retry-After."""
-        return self.headers.typed("Retry-After", parse_retry_after)
+        hit = self.headers._cache.get("retry-after", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("retry-after", parse_retry_after)
+        return hit  # type: ignore[return-value]
 
     @property
     def date(self) -> _dt.datetime | None:
         """Date, as an aware UTC datetime."""
-        return self.headers.typed("Date", parse_date)
+        hit = self.headers._cache.get("date", _MISS)
+        if hit is _MISS:
+            return self.headers.typed("date", parse_date)
+        return hit  # type: ignore[return-value]
 
     def validate(self) -> Self:
         """Parse every typed header this message carries and check the rules

@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 MAX_UINT32 = 2**32 - 1
+_TRANSPORTS = frozenset(("UDP", "TCP", "TLS", "SCTP", "WS", "WSS", "TLS-SCTP", "DTLS"))
 _METHODS = frozenset(
     "INVITE ACK BYE CANCEL OPTIONS REGISTER MESSAGE SUBSCRIBE NOTIFY PUBLISH INFO PRACK "
     "UPDATE REFER".split()
@@ -219,6 +220,21 @@ def parse_via_lazy(text: str) -> Via:
     """Parse one via-parm up to its sent-by; the parameters are parsed (and
     any error in them raised) when first read."""
     value = text.strip(" \t")
+    if value[:8] == "SIP/2.0/":
+        # The common shape, "SIP/2.0/UDP host[:port][;params]", without the regex.
+        sp = value.find(" ", 8)
+        transport = value[8:sp]
+        if sp > 8 and transport in _TRANSPORTS:
+            semi = value.find(";", sp)
+            sent_by = value[sp + 1 :] if semi < 0 else value[sp + 1 : semi]
+            host, colon, port_text = sent_by.partition(":")
+            if _abnf.HOSTNAME.fullmatch(host) and (
+                not colon or (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5)
+            ):
+                fast_port = int(port_text) if colon else None
+                if fast_port is None or fast_port <= 65535:
+                    rest = "" if semi < 0 else value[semi:]
+                    return Via._parsed(host, fast_port, transport, rest, "SIP/2.0", value)
     m = _abnf.VIA_HEAD.match(value)
     if m is None:
         raise HeaderError("Via", f"{value[:60]!r} is not sent-protocol sent-by")
