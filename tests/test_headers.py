@@ -604,7 +604,15 @@ def test_unquote_leaves_unquoted_text():
     assert unquote('"') == '"'
 
 
-@pytest.mark.parametrize("text", ["a\rb", "a\nb", "a\x00b"])
-def test_quote_refuses_cr_lf_nul(text):
+@pytest.mark.parametrize("text", ["a\x00b", "a\x01b", "a\x7fb"])
+def test_quote_escapes_other_controls_as_quoted_pairs(text):
+    # RFC 3261 §25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
+    quoted = quote(text)
+    assert quoted == '"' + text[0] + "\\" + text[1:] + '"'
+    assert unquote(quoted) == text
+
+
+@pytest.mark.parametrize("text", ["a\rb", "a\nb"])
+def test_quote_refuses_cr_lf(text):
     with pytest.raises(SIPUsageError):
         quote(text)

@@ -13,6 +13,7 @@ from ._uri import URI, parse_uri
 
 __all__ = ["Address", "parse_address"]
 
+_NO_CONTROLS = {c: None for c in (*range(0x0A), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
 _DISPLAY_WORDS = re.compile(rf"[{_abnf.TOKEN_CHARS}]+(?:[ \t]+[{_abnf.TOKEN_CHARS}]+)*")
 
 
@@ -37,7 +38,8 @@ class Address:
         if not isinstance(uri, URI):
             raise SIPUsageError("uri must be a URI (use parse_uri for text)")
         if display_name is not None:
-            check_text("display name", display_name)
+            # Control characters other than CR and LF travel as quoted-pairs.
+            check_text("display name", display_name.translate(_NO_CONTROLS))
         if not isinstance(params, Params):
             raise SIPUsageError("params must be a Params")
         self._uri, self._display_name, self._params, self._raw = uri, display_name, params, None

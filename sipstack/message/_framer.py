@@ -98,15 +98,21 @@ class StreamFramer:
                 if pending is None:
                     # Keep-alives between messages.
                     while buf.startswith(b"\r\n", pos):
-                        if buf.startswith(b"\r\n\r\n", pos):
+                        if self._half_crlf:
+                            # Completes a ping whose first CRLF came alone
+                            # and was reported as a pong.
+                            out.append(PING)
+                            self._half_crlf = False
+                            pos += 2
+                        elif buf.startswith(b"\r\n\r\n", pos):
                             out.append(PING)
                             pos += 4
-                            self._half_crlf = False
-                        elif len(buf) - pos == 2 or buf[pos + 2] != 13:
-                            # A lone CRLF that follows one already reported
-                            # completes a ping split across two reads.
-                            out.append(PING if self._half_crlf else PONG)
-                            self._half_crlf = not self._half_crlf and len(buf) - pos == 2
+                        elif len(buf) - pos == 2:
+                            out.append(PONG)
+                            self._half_crlf = True
+                            pos += 2
+                        elif buf[pos + 2] != 13:
+                            out.append(PONG)
                             pos += 2
                         else:
                             break  # "\r\n\r" so far: wait for the byte that decides

@@ -70,11 +70,15 @@ def unquote(text: str) -> str:
     return text
 
 
+_NEEDS_PAIR = re.compile(r'[\\"\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
+
+
 def quote(text: str) -> str:
-    """``text`` as a quoted-string (RFC 3261 §25.1 quoted-pair for ``"`` and ``\\``)."""
-    if any(c in text for c in "\r\n\x00"):
-        raise SIPUsageError("CR, LF and NUL cannot appear in a quoted string")
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """``text`` as a quoted-string: ``"``, ``\\`` and control characters
+    become quoted-pairs (RFC 3261 §25.1); CR and LF cannot be carried."""
+    if "\r" in text or "\n" in text:
+        raise SIPUsageError("CR and LF cannot appear in a quoted string")
+    return '"' + _NEEDS_PAIR.sub(lambda m: "\\" + m.group(), text) + '"'
 
 
 def split_commas(value: str) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Callable, Iterable
+from itertools import repeat
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import (
@@ -858,10 +859,9 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
     else:
         msg = _request_line(first, limits)
     del lines[0]
-    # A line without a colon whose whole text is a header name is caught
-    # when its value is read (Headers reads values lazily).
+    # A line without a colon maps to None too, so the careful path rejects it.
     keys_get = _KEYS.get
-    keys = [keys_get(line.partition(":")[0]) for line in lines]
+    keys = [keys_get(p[0]) if p[1] else None for p in map(str.partition, lines, repeat(":"))]
     raws: list[str] | None = None
     present = set(keys)
     if None in present:

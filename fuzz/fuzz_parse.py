@@ -1,0 +1,123 @@
+"""atheris harness for the datagram parser.
+
+Asserts the error contract of ``sipstack.message.parse``: for any input,
+``parse`` either returns a message or raises ``SIPParseError``; on a message,
+``validate()``, ``.uri`` (requests) and ``bytes()`` also raise nothing but
+``SIPParseError``; and ``bytes(msg)`` of the untouched message is exactly the
+input with leading CRLFs removed, cut at the framed end of the body.
+
+Any other exception (or a failed assertion) crashes the fuzzer.
+
+With FUZZ_DEEP=1 every typed view and every property of every typed value is
+read too (Address.expires, SipURI.aor, Via.rport, AuthHeader.nc ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+import atheris
+
+with atheris.instrument_imports():
+    from sipstack.errors import SIPParseError
+    from sipstack.message import (
+        Address,
+        AuthHeader,
+        ContentType,
+        Event,
+        Request,
+        Response,
+        RetryAfter,
+        SipURI,
+        SubscriptionState,
+        TelURI,
+        Via,
+        parse,
+    )
+
+DEEP = os.environ.get("FUZZ_DEEP", "") not in ("", "0")
+
+VIEWS = (
+    "call_id", "cseq", "from_addr", "to_addr", "top_via", "vias", "contact_is_star", "contacts",
+    "routes", "record_routes", "refer_to", "max_forwards", "content_length", "content_type",
+    "expires", "min_expires", "event", "subscription_state", "allow", "supported", "require",
+    "proxy_require", "unsupported", "sip_etag", "sip_if_match", "www_authenticate",
+    "proxy_authenticate", "authorization", "proxy_authorization", "retry_after", "date", "uri",
+)  # fmt: skip
+
+PROPERTIES: dict[type, tuple[str, ...]] = {
+    SipURI: ("aor", "transport", "maddr", "lr", "secure", "user", "password", "port", "params"),
+    TelURI: ("is_global", "number", "params"),
+    Address: ("tag", "expires", "q", "display_name", "uri", "params"),
+    Via: ("branch", "has_magic_cookie", "received", "rport_requested", "rport", "maddr", "ttl",
+          "sent_by", "params"),
+    AuthHeader: ("is_digest", "realm", "nonce", "opaque", "algorithm", "qop_options", "stale",
+                 "username", "response", "uri", "cnonce", "nc"),
+    ContentType: ("mime", "charset", "params"),
+    Event: ("id", "params"),
+    SubscriptionState: ("reason", "expires", "retry_after", "params"),
+    RetryAfter: ("duration", "params"),
+}  # fmt: skip
+
+
+def expected_slice(data: bytes, msg: Request | Response) -> bytes:
+    """The input without leading CRLFs, cut at the end of the framed body."""
+    start = 0
+    while data.startswith(b"\r\n", start):
+        start += 2
+    head_end = data.index(b"\r\n\r\n", start) + 4
+    return data[start : head_end + msg.content_length]
+
+
+def touch(value: object) -> None:
+    """Read everything a typed value offers."""
+    str(value)
+    if isinstance(value, tuple):
+        for item in value:
+            touch(item)
+        return
+    with contextlib.suppress(TypeError):
+        hash(value)
+    for name in PROPERTIES.get(type(value), ()):
+        v = getattr(value, name)
+        if isinstance(v, SipURI | TelURI):
+            touch(v)
+        elif name == "params" and v is not None:
+            list(v)
+            str(v)
+
+
+def TestOneInput(data: bytes) -> None:
+    try:
+        msg = parse(data)
+    except SIPParseError:
+        return
+    expected = expected_slice(data, msg)
+    if bytes(msg) != expected:
+        raise AssertionError(f"bytes(msg) {bytes(msg)!r} != input slice {expected!r}")
+    with contextlib.suppress(SIPParseError):
+        msg.validate()
+    if isinstance(msg, Request):
+        with contextlib.suppress(SIPParseError):
+            msg.uri  # noqa: B018
+    if DEEP:
+        for name in VIEWS:
+            with contextlib.suppress(SIPParseError):
+                touch(getattr(msg, name, None))
+        with contextlib.suppress(SIPParseError):
+            for name, _ in msg.headers:
+                msg.headers.get_all(name)
+                msg.headers.get_list(name)
+    if bytes(msg) != expected:
+        raise AssertionError("reading typed views changed bytes(msg)")
+
+
+def main() -> None:
+    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
