@@ -31,7 +31,16 @@ SIP_VERSION = re.compile(r"[Ss][Ii][Pp]/[0-9]+\.[0-9]+")
 SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
 
 # hostname / IPv4address (loosely: labels of alphanum, "-" and "_", as deployed)
-HOSTNAME = re.compile(r"[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*\.?")
+HOST_CHARS = re.compile(r"[A-Za-z0-9_\-.]+")
+
+
+def is_hostname(text: str) -> bool:
+    """hostname = *( domainlabel "." ) toplabel [ "." ] (RFC 3261 §25.1),
+    with "_" allowed as deployed.  A plain character class plus two string
+    checks costs a fraction of a pattern that repeats per label."""
+    return HOST_CHARS.fullmatch(text) is not None and text[0] != "." and ".." not in text
+
+
 IPV6_REFERENCE = re.compile(r"\[[0-9A-Fa-f:.]+\]")
 PORT = re.compile(r"[0-9]{1,5}")
 
@@ -40,9 +49,28 @@ USER = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+")
 # password = *( unreserved / escaped / "&" / "=" / "+" / "$" / "," )
 PASSWORD = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|%[0-9A-Fa-f]{2})*")
 # paramchar = param-unreserved / unreserved / escaped
-PARAMCHARS = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|%[0-9A-Fa-f]{2})+")
+_PARAMCHARS = re.compile(r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+")
+# A "%" not followed by two hex digits.
+BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def is_paramchars(text: str) -> bool:
+    """1*paramchar: param-unreserved / unreserved / escaped."""
+    return _PARAMCHARS.fullmatch(text) is not None and (
+        "%" not in text or BAD_ESCAPE.search(text) is None
+    )
+
+
 # hname / hvalue of URI headers (hvalue may be empty)
-HCHARS = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()\[\]/?:+$]|%[0-9A-Fa-f]{2})*")
+_HCHARS = re.compile(r"[A-Za-z0-9\-_.!~*'()\[\]/?:+$%]*")
+
+
+def is_hchars(text: str) -> bool:
+    """*( hnv-unreserved / unreserved / escaped ): URI header names and values."""
+    return _HCHARS.fullmatch(text) is not None and (
+        "%" not in text or BAD_ESCAPE.search(text) is None
+    )
+
 
 # sent-protocol = protocol-name SLASH protocol-version SLASH transport (SLASH may carry SWS)
 VIA_HEAD = re.compile(

@@ -36,14 +36,13 @@ _ALWAYS_COMPARED = ("user", "ttl", "method", "maddr", "transport")
 
 # The part of a SIP URI after "sip:" (RFC 3261 §25.1 SIP-URI), in one linear
 # pattern: [user[:password]@] host [:port] *(;param) [?headers].
-_ESC = r"%[0-9A-Fa-f]{2}"
-_USERINFO = (
-    rf"((?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|{_ESC})+)(?::((?:[A-Za-z0-9\-_.!~*'()&=+$,]|{_ESC})*))?@"
-)
+# Plain character classes ("%" included) keep the pattern a tight loop; the
+# escapes and the host's label structure are checked after the match.
+_USERINFO = r"([A-Za-z0-9\-_.!~*'()&=+$,;?/%]+)(?::([A-Za-z0-9\-_.!~*'()&=+$,%]*))?@"
 _HOSTPART = (
-    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*\.?)"
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_\-.]+)"
     r"(?::([0-9]{1,5}))?"
-    rf"((?:;(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESC})+(?:=(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESC})+)?)*)"
+    r"((?:;[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+(?:=[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+)?)*)"
     r"(?:\?(.*))?"
 )
 # Without an "@" there is no userinfo to try, which halves the work on junk.
@@ -103,18 +102,18 @@ class SipURI(URI):
     ) -> None:
         if scheme not in ("sip", "sips"):
             raise SIPUsageError(f"SipURI scheme must be sip or sips, not {scheme!r}")
-        if not (_abnf.HOSTNAME.fullmatch(host) or _is_ipv6_ref(host)):
+        if not (_abnf.is_hostname(host) or _is_ipv6_ref(host)):
             raise SIPUsageError(f"{host!r} is not a host name or IP address")
         if port is not None and not 0 <= port <= 65535:
             raise SIPUsageError(f"port {port} out of range")
         for name, value in headers:
-            if not _abnf.HCHARS.fullmatch(name) or not _abnf.HCHARS.fullmatch(value):
+            if not _abnf.is_hchars(name) or not _abnf.is_hchars(value):
                 raise SIPUsageError(f"URI header {name}={value} must be escaped")
         if not isinstance(params, Params):
             raise SIPUsageError("params must be a Params")
         for pname, pvalue in params:
-            if not _abnf.PARAMCHARS.fullmatch(pname) or (
-                pvalue is not None and not _abnf.PARAMCHARS.fullmatch(pvalue)
+            if not _abnf.is_paramchars(pname) or (
+                pvalue is not None and not _abnf.is_paramchars(pvalue)
             ):
                 raise SIPUsageError(f"uri-parameter {pname}={pvalue} must be escaped")
         if user == "":
@@ -329,7 +328,7 @@ def parse_host_port(text: str, what: str) -> tuple[str, int | None]:
         port_text = after[1:]
     else:
         host, colon, port_text = text.partition(":")
-        if not _abnf.HOSTNAME.fullmatch(host):
+        if not _abnf.is_hostname(host):
             raise SIPParseError(f"bad {what}: {host!r} is not a host")
         if not colon:
             return host, None
@@ -351,10 +350,10 @@ def _parse_uri_params(text: str) -> Params:
     items: list[tuple[str, str | None]] = []
     for part in text.split(";"):
         name, eq, value = part.partition("=")
-        if not _abnf.PARAMCHARS.fullmatch(name):
+        if not _abnf.is_paramchars(name):
             raise SIPParseError(f"bad URI parameter {part!r}")
         if eq:
-            if not _abnf.PARAMCHARS.fullmatch(value):
+            if not _abnf.is_paramchars(value):
                 raise SIPParseError(f"bad value in URI parameter {part!r}")
             items.append((name, value))
         else:
@@ -367,6 +366,12 @@ def _parse_sip(scheme: str, rest: str, raw: str) -> SipURI:
     if m is None:
         raise SIPParseError(f"bad URI {raw[:80]!r}")
     u, pw, host, port_text, param_text, hdr_text = m.groups()
+    if "%" in rest and _abnf.BAD_ESCAPE.search(
+        rest, 0, m.start(6) if hdr_text is not None else len(rest)
+    ):
+        raise SIPParseError(f"bad URI {raw[:80]!r}: bad %-escape")
+    if host[0] != "[" and (host[0] == "." or ".." in host):
+        raise SIPParseError(f"bad URI {raw[:80]!r}: bad host {host!r}")
     user = None if not u else (_decode(u) if "%" in u else u)
     password = None if pw is None or not u else _decode(pw)
     if host[0] == "[" and not _is_ipv6_ref(host):
@@ -382,7 +387,7 @@ def _parse_sip(scheme: str, rest: str, raw: str) -> SipURI:
         hs: list[tuple[str, str]] = []
         for h in hdr_text.split("&"):
             n, eq, v = h.partition("=")
-            if not eq or not n or not _abnf.HCHARS.fullmatch(n) or not _abnf.HCHARS.fullmatch(v):
+            if not eq or not n or not _abnf.is_hchars(n) or not _abnf.is_hchars(v):
                 raise SIPParseError(f"bad URI {raw[:80]!r}: invalid header {h[:40]!r}")
             hs.append((n, v))
         headers = tuple(hs)

@@ -104,7 +104,7 @@ class Via:
         params: Params = EMPTY_PARAMS,
         protocol: str = "SIP/2.0",
     ) -> None:
-        if not (_abnf.HOSTNAME.fullmatch(host) or _is_ipv6_ref(host)):
+        if not (_abnf.is_hostname(host) or _is_ipv6_ref(host)):
             raise SIPUsageError(f"{host!r} is not a host name or IP address")
         if not _abnf.TOKEN.fullmatch(transport):
             raise SIPUsageError(f"{transport!r} is not a transport token")
@@ -228,7 +228,7 @@ def parse_via_lazy(text: str) -> Via:
             semi = value.find(";", sp)
             sent_by = value[sp + 1 :] if semi < 0 else value[sp + 1 : semi]
             host, colon, port_text = sent_by.partition(":")
-            if _abnf.HOSTNAME.fullmatch(host) and (
+            if (_abnf.HOST_CHARS.fullmatch(host) and host[0] != "." and ".." not in host) and (
                 not colon or (port_text.isascii() and port_text.isdigit() and len(port_text) <= 5)
             ):
                 fast_port = int(port_text) if colon else None
