@@ -9,7 +9,7 @@ from ..errors import SIPParseError, SIPUsageError
 from . import _abnf
 from ._headers import check_text
 from ._lex import EMPTY_PARAMS, Params, _ro, parse_params, quote, quoted_end, unquote
-from ._uri import URI, parse_uri
+from ._uri import _HOSTPORT_PARAMS, _USERINFO, URI, parse_uri, sip_uri_from_match
 
 __all__ = ["Address", "parse_address"]
 
@@ -110,9 +110,33 @@ class Address:
         return hash((self.uri, self.params))
 
 
+# The usual shape, [display-name] <sip-uri> *(;param) with plain values, in
+# one linear pattern; anything else takes the general path below.
+_T = _abnf.TOKEN_CHARS
+_DISPLAY = rf'(?:"([^"\\\x00-\x1f\x7f]*)"[ \t]*|([{_T}]+(?:[ \t]+[{_T}]+)*)[ \t]*)?'
+_URI_HEADERS = r"(?:\?([^>]*))?"
+_HEADER_PARAMS = rf"((?:[ \t]*;[ \t]*[{_T}]+(?:[ \t]*=[ \t]*[{_T}:\[\]]+)?)*)[ \t]*"
+_NAME_ADDR = re.compile(
+    _DISPLAY + r"<((sips?):" + _USERINFO + _HOSTPORT_PARAMS + _URI_HEADERS + ")>" + _HEADER_PARAMS
+)
+_NAME_ADDR_NO_USER = re.compile(
+    _DISPLAY + r"<((sips?):()()" + _HOSTPORT_PARAMS + _URI_HEADERS + ")>" + _HEADER_PARAMS
+)
+
+
 def parse_address(text: str, header: str = "address") -> Address:
     """Parse one name-addr or addr-spec with its parameters."""
     value = raw = text.strip(" \t")
+    m = (_NAME_ADDR if "@" in value else _NAME_ADDR_NO_USER).fullmatch(value)
+    if m is not None:
+        g = m.groups()
+        hp = g[10]
+        return Address._parsed(
+            sip_uri_from_match(g[3], g[4:10], g[2]),
+            g[0] if g[0] is not None else g[1],
+            Params._lazy(hp) if hp else EMPTY_PARAMS,
+            raw,
+        )
     display: str | None = None
     if value[:1] == '"':
         end = quoted_end(value, 0)

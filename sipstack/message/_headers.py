@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from itertools import repeat
 from typing import TypeVar
 
 from ..errors import SIPParseError, SIPUsageError
@@ -222,13 +221,6 @@ class Headers:
     def __repr__(self) -> str:
         return f"Headers({self.items()!r})"
 
-    def validate(self) -> None:
-        """Check that every line is ``name: value`` (parsing checks the names
-        and reads the values only when asked)."""
-        if not all(map(str.__contains__, self._lines, repeat(":"))):
-            for line in self._lines:
-                _value_of(line)
-
     def typed(self, name: str, parse: Callable[[str], T]) -> T | None:
         """``parse`` applied to the first value of ``name`` (None when
         absent), computed once and cached until the headers change."""
@@ -266,6 +258,22 @@ class Headers:
                 elif value:
                     out.append(parse(value))
         result = cache[ckey] = tuple(out)
+        return result
+
+    def typed_joined(self, name: str, parse: Callable[[str], tuple[T, ...]]) -> tuple[T, ...]:
+        """``parse`` applied to each line of list-valued ``name``, giving a
+        tuple per line, joined in order and cached until the headers change
+        (for token lists, parsed a line at a time)."""
+        key = _KEYS.get(name) or header_key(name)
+        ckey = "*" + key
+        cache = self._cache
+        hit = cache.get(ckey)
+        if hit is not None:
+            return hit  # type: ignore[return-value]
+        result: tuple[T, ...] = ()
+        for value in self.get_all(key):
+            result += parse(value)
+        cache[ckey] = result
         return result
 
     def typed_lines(self, name: str, parse: Callable[[str], T]) -> tuple[T, ...]:

@@ -146,9 +146,13 @@ class Params:
     value (``;lr``) has the value ``None``.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_it", "_text")
 
-    _items: tuple[tuple[str, str | None], ...]
+    # Parsed parameters keep their text, already validated, and split it
+    # only when a parameter is first read (_all): validating a message needs
+    # no split at all.
+    _it: tuple[tuple[str, str | None], ...] | None
+    _text: str
 
     def __init__(self, items: Iterable[tuple[str, str | None]] = ()) -> None:
         pairs = tuple(items)
@@ -159,18 +163,39 @@ class Params:
                 raise SIPUsageError(
                     f"parameter value {val!r} must be a token, host or quoted string"
                 )
-        self._items = pairs
+        self._it = pairs
+        self._text = ""
 
     @classmethod
     def _trusted(cls, items: tuple[tuple[str, str | None], ...]) -> Params:
         self = object.__new__(cls)
-        self._items = items
+        self._it = items
+        self._text = ""
         return self
+
+    @classmethod
+    def _lazy(cls, text: str) -> Params:
+        """Parameters from ``;a=b;c`` text that has been validated and holds
+        no quoted value."""
+        self = object.__new__(cls)
+        self._it = None
+        self._text = text
+        return self
+
+    def _all(self) -> tuple[tuple[str, str | None], ...]:
+        it = self._it
+        if it is None:
+            items: list[tuple[str, str | None]] = []
+            for part in self._text.split(";")[1:]:
+                name, eq, val = part.partition("=")
+                items.append((name.strip(" \t"), val.strip(" \t") if eq else None))
+            it = self._it = tuple(items)
+        return it
 
     def _find(self, name: str) -> tuple[str, str | None] | None:
         # Parameter lists are short: a scan beats building a dict.
         low = name.lower()
-        for item in self._items:
+        for item in self._all():
             n = item[0]
             if n == low or n.lower() == low or ("%" in n and _pct_decode(n).lower() == low):
                 return item
@@ -194,22 +219,22 @@ class Params:
         return isinstance(name, str) and self._find(name) is not None
 
     def __iter__(self) -> Iterator[tuple[str, str | None]]:
-        return iter(self._items)
+        return iter(self._all())
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._all())
 
     def __bool__(self) -> bool:
-        return bool(self._items)
+        return bool(self._all())
 
     def names(self) -> list[str]:
         """Parameter names in order, as written."""
-        return [n for n, _ in self._items]
+        return [n for n, _ in self._all()]
 
     def with_param(self, name: str, value: str | None = None) -> Params:
         """A copy with ``name`` set to ``value`` (replacing it, or appended)."""
         low = name.lower()
-        items = [(n, v) for n, v in self._items if n.lower() != low]
+        items = [(n, v) for n, v in self._all() if n.lower() != low]
         if value is not None and not _GEN_VALUE.fullmatch(value) and not _is_quoted(value):
             value = quote(value)
         items.append((name, value))
@@ -218,21 +243,21 @@ class Params:
     def without(self, name: str) -> Params:
         """A copy without parameter ``name``."""
         low = name.lower()
-        return Params._trusted(tuple((n, v) for n, v in self._items if n.lower() != low))
+        return Params._trusted(tuple((n, v) for n, v in self._all() if n.lower() != low))
 
     def __str__(self) -> str:
-        return "".join(f";{n}" if v is None else f";{n}={v}" for n, v in self._items)
+        return "".join(f";{n}" if v is None else f";{n}={v}" for n, v in self._all())
 
     def __repr__(self) -> str:
-        return f"Params({list(self._items)!r})"
+        return f"Params({list(self._all())!r})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Params):
             return NotImplemented
-        return [(n.lower(), v) for n, v in self._items] == [(n.lower(), v) for n, v in other._items]
+        return [(n.lower(), v) for n, v in self._all()] == [(n.lower(), v) for n, v in other._all()]
 
     def __hash__(self) -> int:
-        return hash(tuple((n.lower(), v) for n, v in self._items))
+        return hash(tuple((n.lower(), v) for n, v in self._all()))
 
 
 EMPTY_PARAMS = Params._trusted(())
@@ -255,12 +280,8 @@ def parse_params(text: str, what: str) -> Params:
     if not text:
         return EMPTY_PARAMS
     if '"' not in text and _PARAMS_PLAIN.fullmatch(text):
-        # Validated as a whole: only the splitting is left to do.
-        items_fast: list[tuple[str, str | None]] = []
-        for part in text.split(";")[1:]:
-            name, eq, val = part.partition("=")
-            items_fast.append((name.strip(" \t"), val.strip(" \t") if eq else None))
-        return Params._trusted(tuple(items_fast))
+        # Validated as a whole: the splitting waits until a parameter is read.
+        return Params._lazy(text)
     parts = _split_semis(text)
     if parts[0].strip(" \t"):
         raise SIPParseError(f"bad {what}: unexpected {parts[0].strip()!r} before parameters")

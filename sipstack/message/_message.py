@@ -146,8 +146,21 @@ def _if_match(value: str) -> str:
     return parse_token(value, "SIP-If-Match")
 
 
-def _option(value: str) -> str:
-    return parse_token(value, "option tag")
+# 1#token with optional whitespace around the commas, in one linear match.
+_TOKEN_LIST = re.compile(
+    rf"[ \t]*[{_abnf.TOKEN_CHARS}]+(?:[ \t]*,[ \t]*[{_abnf.TOKEN_CHARS}]+)*[ \t]*"
+)
+
+
+def _tokens(value: str) -> tuple[str, ...]:
+    """The tokens of one line of a token-list header (Allow, Supported …);
+    an empty line has none."""
+    if _TOKEN_LIST.fullmatch(value):
+        return tuple(t.strip(" \t") for t in value.split(","))
+    if not value.strip(" \t"):
+        return ()
+    # Empty elements ("a,,b") are tolerated; anything else is an error.
+    return tuple(parse_token(t, "token list") for t in value.split(",") if t.strip(" \t"))
 
 
 def _www_auth(value: str) -> AuthHeader:
@@ -183,11 +196,11 @@ _TYPED: dict[str, tuple[str, Callable[[str], object]]] = {
     "min-expires": ("one", _expires),
     "event": ("one", parse_event),
     "subscription-state": ("one", parse_subscription_state),
-    "allow": ("list", _option),
-    "supported": ("list", _option),
-    "require": ("list", _option),
-    "proxy-require": ("list", _option),
-    "unsupported": ("list", _option),
+    "allow": ("tokens", _tokens),
+    "supported": ("tokens", _tokens),
+    "require": ("tokens", _tokens),
+    "proxy-require": ("tokens", _tokens),
+    "unsupported": ("tokens", _tokens),
     "sip-etag": ("one", _etag),
     "sip-if-match": ("one", _if_match),
     "www-authenticate": ("lines", _www_auth),
@@ -444,7 +457,7 @@ class Message:
         """Allow: the methods the sender supports."""
         hit = self.headers._cache.get("*allow")
         if hit is None:
-            return self.headers.typed_list("allow", _option)
+            return self.headers.typed_joined("allow", _tokens)
         return hit  # type: ignore[return-value]
 
     @property
@@ -452,7 +465,7 @@ class Message:
         """Supported option tags."""
         hit = self.headers._cache.get("*supported")
         if hit is None:
-            return self.headers.typed_list("supported", _option)
+            return self.headers.typed_joined("supported", _tokens)
         return hit  # type: ignore[return-value]
 
     @property
@@ -460,7 +473,7 @@ class Message:
         """Require option tags."""
         hit = self.headers._cache.get("*require")
         if hit is None:
-            return self.headers.typed_list("require", _option)
+            return self.headers.typed_joined("require", _tokens)
         return hit  # type: ignore[return-value]
 
     @property
@@ -468,7 +481,7 @@ class Message:
         """Proxy-Require option tags."""
         hit = self.headers._cache.get("*proxy-require")
         if hit is None:
-            return self.headers.typed_list("proxy-require", _option)
+            return self.headers.typed_joined("proxy-require", _tokens)
         return hit  # type: ignore[return-value]
 
     @property
@@ -476,7 +489,7 @@ class Message:
         """Unsupported option tags (in a 420 response)."""
         hit = self.headers._cache.get("*unsupported")
         if hit is None:
-            return self.headers.typed_list("unsupported", _option)
+            return self.headers.typed_joined("unsupported", _tokens)
         return hit  # type: ignore[return-value]
 
     @property
@@ -548,24 +561,27 @@ class Message:
         that tie them together; returns the message or raises SIPParseError.
         A server calls this before acting on a request."""
         h = self.headers
-        h.validate()
         cache = h._cache
         present = h._present
+        keys = h._keys
+        lines = h._lines
         for key in present & _TYPED_KEYS:
             kind, parser = _TYPED[key]
             if kind == "one":
                 if key not in cache:
-                    h.typed(key, parser)
+                    cache[key] = parser(_value_of(lines[keys.index(key)]))
             elif kind == "list":
                 if "*" + key not in cache:
                     h.typed_list(key, parser)
+            elif kind == "tokens":
+                if "*" + key not in cache:
+                    h.typed_joined(key, parser)  # type: ignore[arg-type]
             elif "#" + key not in cache:
                 h.typed_lines(key, parser)
         if "contact" in present:
             self.contacts  # noqa: B018
         for via in self.vias:
             via.params  # noqa: B018
-        keys = h._keys
         for key in present & _SINGLE_KEYS:
             # RFC 3261 §7.3.1: only comma-list headers may span several lines.
             if keys.count(key) > 1 and key != "content-length":

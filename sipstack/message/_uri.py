@@ -39,12 +39,12 @@ _ALWAYS_COMPARED = ("user", "ttl", "method", "maddr", "transport")
 # Plain character classes ("%" included) keep the pattern a tight loop; the
 # escapes and the host's label structure are checked after the match.
 _USERINFO = r"([A-Za-z0-9\-_.!~*'()&=+$,;?/%]+)(?::([A-Za-z0-9\-_.!~*'()&=+$,%]*))?@"
-_HOSTPART = (
+_HOSTPORT_PARAMS = (
     r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_\-.]+)"
     r"(?::([0-9]{1,5}))?"
     r"((?:;[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+(?:=[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+)?)*)"
-    r"(?:\?(.*))?"
 )
+_HOSTPART = _HOSTPORT_PARAMS + r"(?:\?(.*))?"
 # Without an "@" there is no userinfo to try, which halves the work on junk.
 _SIP_REST = re.compile(_USERINFO + _HOSTPART, re.S)
 _SIP_REST_NO_USER = re.compile(r"()()" + _HOSTPART, re.S)
@@ -337,15 +337,6 @@ def parse_host_port(text: str, what: str) -> tuple[str, int | None]:
     return host, int(port_text)
 
 
-def _split_uri_params(text: str) -> Params:
-    """Split uri-parameters that the URI pattern has already validated."""
-    items: list[tuple[str, str | None]] = []
-    for part in text.split(";"):
-        name, eq, value = part.partition("=")
-        items.append((name, value if eq else None))
-    return Params._trusted(tuple(items))
-
-
 def _parse_uri_params(text: str) -> Params:
     items: list[tuple[str, str | None]] = []
     for part in text.split(";"):
@@ -365,23 +356,35 @@ def _parse_sip(scheme: str, rest: str, raw: str) -> SipURI:
     m = (_SIP_REST if "@" in rest else _SIP_REST_NO_USER).fullmatch(rest)
     if m is None:
         raise SIPParseError(f"bad URI {raw[:80]!r}")
-    u, pw, host, port_text, param_text, hdr_text = m.groups()
-    if "%" in rest and _abnf.BAD_ESCAPE.search(
-        rest, 0, m.start(6) if hdr_text is not None else len(rest)
-    ):
-        raise SIPParseError(f"bad URI {raw[:80]!r}: bad %-escape")
-    if host[0] != "[" and (host[0] == "." or ".." in host):
+    return sip_uri_from_match(scheme, m.groups(), raw)
+
+
+def sip_uri_from_match(
+    scheme: str,
+    groups: tuple[str | Any, ...],
+    raw: str,
+) -> SipURI:
+    """Build a SipURI from the groups (user, password, host, port, params,
+    headers) of a pattern made of _USERINFO and _HOSTPART pieces, finishing
+    the checks the pattern leaves: escapes, host labels, IPv6, port range."""
+    u, pw, host, port_text, param_text, hdr_text = groups
+    if "%" in raw:
+        end = raw.find("?")
+        if _abnf.BAD_ESCAPE.search(raw, 0, len(raw) if end < 0 else end):
+            raise SIPParseError(f"bad URI {raw[:80]!r}: bad %-escape")
+    if host[0] == "[":
+        if not _is_ipv6_ref(host):
+            raise SIPParseError(f"bad URI {raw[:80]!r}: invalid IPv6 reference")
+    elif host[0] == "." or ".." in host:
         raise SIPParseError(f"bad URI {raw[:80]!r}: bad host {host!r}")
     user = None if not u else (_decode(u) if "%" in u else u)
     password = None if pw is None or not u else _decode(pw)
-    if host[0] == "[" and not _is_ipv6_ref(host):
-        raise SIPParseError(f"bad URI {raw[:80]!r}: invalid IPv6 reference")
     port: int | None = None
     if port_text is not None:
         port = int(port_text)
         if port > 65535:
             raise SIPParseError(f"bad URI {raw[:80]!r}: port out of range")
-    params = _split_uri_params(param_text[1:]) if param_text else EMPTY_PARAMS
+    params = Params._lazy(param_text) if param_text else EMPTY_PARAMS
     headers: tuple[tuple[str, str], ...] = ()
     if hdr_text is not None:
         hs: list[tuple[str, str]] = []
