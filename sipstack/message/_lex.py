@@ -29,6 +29,11 @@ _GEN_VALUE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+")
 _PARAMS_PLAIN = re.compile(
     r"[ \t]*(?:;[ \t]*[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]*=[ \t]*[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?[ \t]*)*"
 )
+# The same without whitespace, which is how nearly everyone writes them and
+# matches in fewer steps.
+_PARAMS_TIGHT = re.compile(
+    r"(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*"
+)
 _ESCAPE = re.compile(r"\\(.)", re.S)
 
 
@@ -195,7 +200,10 @@ class Params:
     def _find(self, name: str) -> tuple[str, str | None] | None:
         # Parameter lists are short: a scan beats building a dict.
         low = name.lower()
-        for item in self._all():
+        items = self._it
+        if items is None:
+            items = self._all()
+        for item in items:
             n = item[0]
             if n == low or n.lower() == low or ("%" in n and _pct_decode(n).lower() == low):
                 return item
@@ -279,7 +287,7 @@ def parse_params(text: str, what: str) -> Params:
     """
     if not text:
         return EMPTY_PARAMS
-    if '"' not in text and _PARAMS_PLAIN.fullmatch(text):
+    if '"' not in text and (_PARAMS_TIGHT.fullmatch(text) or _PARAMS_PLAIN.fullmatch(text)):
         # Validated as a whole: the splitting waits until a parameter is read.
         return Params._lazy(text)
     parts = _split_semis(text)
