@@ -31,9 +31,7 @@ _PARAMS_PLAIN = re.compile(
 )
 # The same without whitespace, which is how nearly everyone writes them and
 # matches in fewer steps.
-_PARAMS_TIGHT = re.compile(
-    r"(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*"
-)
+_PARAMS_TIGHT = re.compile(r"(?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*")
 _ESCAPE = re.compile(r"\\(.)", re.S)
 
 

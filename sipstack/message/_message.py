@@ -286,65 +286,43 @@ class Message:
 
     # -- typed views --------------------------------------------------------
     def _required(self, key: str, parse: Callable[[str], T]) -> T:
-        v = self.headers.typed(key, parse)
-        if v is None:
+        # The slow half of the mandatory views: their cache hit is inline.
+        h = self.headers
+        if key not in h._present:
             raise SIPParseError(f"missing {_MANDATORY_NAMES[key]} header")
+        v = parse(_value_of(h._lines[h._keys.index(key)]))
+        h._cache[key] = v
         return v
 
     @property
     def call_id(self) -> str:
         """Call-ID."""
-        h = self.headers
-        v = h._cache.get("call-id")
-        if v is None:
-            if "call-id" not in h._present:
-                raise SIPParseError("missing Call-ID header")
-            v = h._cache["call-id"] = parse_call_id(_value_of(h._lines[h._keys.index("call-id")]))
-        return v  # type: ignore[return-value]
+        v = self.headers._cache.get("call-id")
+        return v if v is not None else self._required("call-id", parse_call_id)  # type: ignore[return-value]
 
     @property
     def cseq(self) -> CSeq:
         """CSeq: ``.seq`` and ``.method``."""
-        h = self.headers
-        v = h._cache.get("cseq")
-        if v is None:
-            if "cseq" not in h._present:
-                raise SIPParseError("missing CSeq header")
-            v = h._cache["cseq"] = parse_cseq(_value_of(h._lines[h._keys.index("cseq")]))
-        return v  # type: ignore[return-value]
+        v = self.headers._cache.get("cseq")
+        return v if v is not None else self._required("cseq", parse_cseq)  # type: ignore[return-value]
 
     @property
     def from_addr(self) -> Address:
         """From."""
-        h = self.headers
-        v = h._cache.get("from")
-        if v is None:
-            if "from" not in h._present:
-                raise SIPParseError("missing From header")
-            v = h._cache["from"] = _from(_value_of(h._lines[h._keys.index("from")]))
-        return v  # type: ignore[return-value]
+        v = self.headers._cache.get("from")
+        return v if v is not None else self._required("from", _from)  # type: ignore[return-value]
 
     @property
     def to_addr(self) -> Address:
         """To."""
-        h = self.headers
-        v = h._cache.get("to")
-        if v is None:
-            if "to" not in h._present:
-                raise SIPParseError("missing To header")
-            v = h._cache["to"] = _to(_value_of(h._lines[h._keys.index("to")]))
-        return v  # type: ignore[return-value]
+        v = self.headers._cache.get("to")
+        return v if v is not None else self._required("to", _to)  # type: ignore[return-value]
 
     @property
     def top_via(self) -> Via:
         """The topmost Via element (only it is parsed)."""
-        h = self.headers
-        v = h._cache.get("via")
-        if v is None:
-            if "via" not in h._present:
-                raise SIPParseError("missing Via header")
-            v = h._cache["via"] = _first_via(_value_of(h._lines[h._keys.index("via")]))
-        return v  # type: ignore[return-value]
+        v = self.headers._cache.get("via")
+        return v if v is not None else self._required("via", _first_via)  # type: ignore[return-value]
 
     @property
     def vias(self) -> tuple[Via, ...]:
