@@ -6,11 +6,12 @@ immutable value or raises :class:`~sipstack.errors.SIPParseError`."""
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass
 
-from ..errors import HeaderError, SIPParseError, SIPUsageError
+from ..errors import HeaderError, SIPUsageError
 from . import _abnf
-from ._lex import EMPTY_PARAMS, Params, _ro, parse_params, quoted_end, split_commas, unquote
+from ._lex import EMPTY_PARAMS, Params, _ro, parse_params, unquote
 from ._uri import _is_ipv6_ref
 
 __all__ = [
@@ -499,6 +500,19 @@ class AuthHeader:
         return f"{self.scheme} " + ", ".join(f"{n}={v}" for n, v in self.params)
 
 
+# auth-param *(COMMA auth-param), RFC 7235 #rule (empty elements allowed),
+# validated in one match; the quoted-string is written as an unrolled loop so
+# that it runs as tight character-class scans.  Once the whole list matched,
+# _AUTH_PARAM finds exactly its parameters (text inside quotes is consumed
+# with the value it belongs to).
+_AUTH_VALUE = r'("[^"\\]*(?:\\.[^"\\]*)*"|[' + _abnf.TOKEN_CHARS + r"]+)"
+_AUTH_PARAM = re.compile(rf"([{_abnf.TOKEN_CHARS}]+)[ \t]*=[ \t]*" + _AUTH_VALUE)
+_AUTH_PARAMS = re.compile(
+    rf"[ \t,]*[{_abnf.TOKEN_CHARS}]+[ \t]*=[ \t]*(?:{_AUTH_VALUE[1:-1]})"
+    rf"(?:[ \t]*,[ \t,]*[{_abnf.TOKEN_CHARS}]+[ \t]*=[ \t]*(?:{_AUTH_VALUE[1:-1]}))*[ \t,]*"
+)
+
+
 def parse_auth(text: str, header: str) -> AuthHeader:
     """challenge / credentials = auth-scheme LWS auth-param *(COMMA auth-param)."""
     value = text.strip(" \t")
@@ -510,28 +524,11 @@ def parse_auth(text: str, header: str) -> AuthHeader:
         return AuthHeader(scheme)
     if "=" not in rest.rstrip("="):
         return AuthHeader(scheme, (), rest)
-    params: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    try:
-        elements = split_commas(rest)
-    except SIPParseError as exc:
-        raise HeaderError(header, str(exc)) from None
-    for element in elements:
-        name, eq, val = element.partition("=")
-        name = name.strip(" \t")
-        val = val.strip(" \t")
-        if not eq or not _abnf.TOKEN.fullmatch(name):
-            raise HeaderError(header, f"bad auth-param {element[:40]!r}")
-        if val[:1] == '"':
-            if quoted_end(val, 0) != len(val):
-                raise HeaderError(header, f"text after quoted value of {name}")
-        elif not _abnf.TOKEN.fullmatch(val):
-            raise HeaderError(header, f"bad value for {name}")
-        low = name.lower()
-        if low in seen:
-            raise HeaderError(header, f"parameter {name} appears twice")
-        seen.add(low)
-        params.append((name, val))
+    if not _AUTH_PARAMS.fullmatch(rest):
+        raise HeaderError(header, f"bad auth-param list {rest[:60]!r}")
+    params = _AUTH_PARAM.findall(rest)
+    if len({name.lower() for name, _ in params}) != len(params):
+        raise HeaderError(header, "a parameter appears twice")
     return AuthHeader(scheme, tuple(params))
 
 
