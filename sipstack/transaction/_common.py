@@ -1,0 +1,192 @@
+"""What every transaction state machine shares: timer configuration, the
+events a transaction hands out, and the timer bookkeeping.
+
+Theory of operation
+-------------------
+A transaction never reads the clock and never sends anything.  Each entry
+point takes ``now`` (seconds, any monotonic origin) and returns a list of
+events for the caller: messages to hand to the transport, results for the
+transaction user (TU).  Timers are deadlines kept inside the transaction;
+the caller asks :attr:`Transaction.next_deadline`, schedules one wake-up
+(``loop.call_at``), and calls :meth:`Transaction.handle_timer` then.  Every
+RFC 3261 timer is thereby testable in microseconds with a fake clock.
+
+Each machine is a table ``{(state, input): (action, next_state)}`` named
+after RFC 3261 Figures 5-8 (with the RFC 6026 corrections); an input that is
+not in the table for the current state is an error, never a silent no-op.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..errors import SIPUsageError
+from ..message import Request, Response
+
+__all__ = [
+    "DEFAULT_TIMERS",
+    "MessageToSend",
+    "ResponseToTU",
+    "State",
+    "TimerConfig",
+    "Transaction",
+    "TransactionError",
+    "TransactionEvent",
+    "TransactionTerminated",
+    "TransactionTimeout",
+    "TransportError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TimerConfig:
+    """RFC 3261 §17.1.1.1 timer values, in seconds.
+
+    ``t1``: RTT estimate (500 ms); ``t2``: longest retransmit interval for
+    non-INVITE requests and INVITE responses (4 s); ``t4``: longest time a
+    message stays in the network (5 s).
+    """
+
+    t1: float = 0.5
+    t2: float = 4.0
+    t4: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.t1 <= self.t2:
+            raise SIPUsageError("timers need 0 < T1 <= T2")
+        if self.t4 <= 0:
+            raise SIPUsageError("T4 must be positive")
+
+
+DEFAULT_TIMERS = TimerConfig()
+
+
+class State(enum.Enum):
+    """Transaction states of RFC 3261 §17 (and RFC 6026 ``ACCEPTED``)."""
+
+    CALLING = "Calling"
+    TRYING = "Trying"
+    PROCEEDING = "Proceeding"
+    COMPLETED = "Completed"
+    CONFIRMED = "Confirmed"
+    ACCEPTED = "Accepted"
+    TERMINATED = "Terminated"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageToSend:
+    """Hand ``message`` to the transport (first sending or retransmission)."""
+
+    message: Request | Response
+    retransmission: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseToTU:
+    """A response for the transaction user (client transactions)."""
+
+    response: Response
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionTimeout:
+    """Timer B or F fired: the TU treats it as a 408 (RFC 3261 §8.1.3.1)."""
+
+    timer: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransportError:
+    """The transport could not send: the TU treats it as a 503 (§8.1.3.1)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionTerminated:
+    """The transaction reached Terminated; the caller can forget it."""
+
+
+TransactionEvent = (
+    MessageToSend | ResponseToTU | TransactionTimeout | TransportError | TransactionTerminated
+)
+
+
+class TransactionError(SIPUsageError):
+    """An input the current state does not accept (for example a final
+    response sent twice by the TU)."""
+
+
+Events = list[TransactionEvent]
+
+
+class Transaction:
+    """Base of the four state machines: state, table dispatch and timers."""
+
+    __slots__ = ("_deadlines", "reliable", "state", "timers")
+
+    #: ``{(state, input): (action, next_state)}``: each subclass's table;
+    #: ``action`` names a method ``_<action>(now, arg) -> events``.
+    TABLE: ClassVar[dict[tuple[State, str], tuple[str, State]]] = {}
+
+    def __init__(self, state: State, *, reliable: bool, timers: TimerConfig) -> None:
+        self.state = state
+        self.reliable = reliable
+        self.timers = timers
+        self._deadlines: dict[str, float] = {}
+
+    @property
+    def terminated(self) -> bool:
+        """True once the transaction reached Terminated."""
+        return self.state is State.TERMINATED
+
+    @property
+    def next_deadline(self) -> float | None:
+        """The earliest pending timer deadline, or None."""
+        d = self._deadlines
+        return min(d.values()) if d else None
+
+    def pending_timers(self) -> dict[str, float]:
+        """Timer name -> deadline, for inspection and tests."""
+        return dict(self._deadlines)
+
+    def _fire(self, inp: str, now: float, arg: object = None) -> Events:
+        try:
+            action, next_state = self.TABLE[self.state, inp]
+        except KeyError:
+            raise TransactionError(
+                f"{type(self).__name__}: input {inp!r} is not valid in state {self.state.value}"
+            ) from None
+        events: Events = getattr(self, "_" + action)(now, arg)
+        if next_state is not self.state:
+            self.state = next_state
+            if next_state is State.TERMINATED:
+                self._deadlines.clear()
+                events.append(TransactionTerminated())
+        return events
+
+    def handle_timer(self, now: float) -> Events:
+        """Fire every timer whose deadline is at or before ``now``, earliest
+        first, and return the resulting events."""
+        events: Events = []
+        while self._deadlines:
+            name, deadline = min(self._deadlines.items(), key=lambda kv: kv[1])
+            if deadline > now:
+                break
+            del self._deadlines[name]
+            events += self._fire("timer_" + name, deadline)
+        return events
+
+    def transport_error(self, now: float, reason: str) -> Events:
+        """The transport failed to send; the transaction terminates."""
+        return self._fire("transport_error", now, reason)
+
+    # -- helpers for the tables ---------------------------------------------
+    def _set(self, name: str, deadline: float) -> None:
+        self._deadlines[name] = deadline
+
+    def _cancel(self, *names: str) -> None:
+        for name in names:
+            self._deadlines.pop(name, None)

@@ -1,0 +1,95 @@
+"""The non-INVITE server transaction, RFC 3261 §17.2.2 (Figure 8).
+
+::
+
+    request ──► Trying ──TU 1xx──► Proceeding ──TU 200-699──► Completed ──Timer J──► Terminated
+                  │                   ▲  │ request: resend last 1xx    │ request: resend final
+                  └──TU 200-699───────┼──┴─────────────► Completed     │
+                                       └ TU 1xx                          ▼
+
+Retransmitted requests are absorbed in Trying and answered with the last
+response sent in Proceeding and Completed.  Timer J (64*T1 on unreliable
+transports, zero on reliable ones) keeps the final response for
+retransmitted requests.  A transport error terminates the transaction.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..message import Request, Response
+from ._common import (
+    DEFAULT_TIMERS,
+    Events,
+    MessageToSend,
+    State,
+    TimerConfig,
+    Transaction,
+    TransportError,
+)
+
+__all__ = ["ServerNonInviteTransaction"]
+
+
+class ServerNonInviteTransaction(Transaction):
+    """Answers one non-INVITE request; the TU sends responses through it.
+
+    >>> tx = ServerNonInviteTransaction(request, reliable=False)
+    >>> events = tx.send_response(response, now)     # [MessageToSend(response)]
+    >>> events = tx.receive_request(retransmission, now)
+    """
+
+    __slots__ = ("_last", "request")
+
+    def __init__(
+        self, request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
+    ) -> None:
+        if request.method in ("INVITE", "ACK"):
+            raise ValueError(f"{request.method} does not use a non-INVITE server transaction")
+        super().__init__(State.TRYING, reliable=reliable, timers=timers)
+        self.request = request
+        self._last: Response | None = None
+
+    def send_response(self, response: Response, now: float) -> Events:
+        """The TU answers; a final response moves to Completed."""
+        return self._fire("send_1xx" if response.status < 200 else "send_final", now, response)
+
+    def receive_request(self, request: Request, now: float) -> Events:
+        """A retransmission of the request matched this transaction."""
+        return self._fire("request", now, request)
+
+    # -- actions ---------------------------------------------------------------
+    def _absorb(self, now: float, _: object) -> Events:
+        return []
+
+    def _send(self, now: float, response: object) -> Events:
+        assert isinstance(response, Response)
+        self._last = response
+        return [MessageToSend(response)]
+
+    def _send_final(self, now: float, response: object) -> Events:
+        self._set("J", now + (0.0 if self.reliable else 64 * self.timers.t1))
+        return self._send(now, response)
+
+    def _resend(self, now: float, _: object) -> Events:
+        assert self._last is not None
+        return [MessageToSend(self._last, retransmission=True)]
+
+    def _transport_error(self, now: float, reason: object) -> Events:
+        return [TransportError(str(reason))]
+
+    _T, _P, _C, _X = State.TRYING, State.PROCEEDING, State.COMPLETED, State.TERMINATED
+    TABLE: ClassVar[dict[tuple[State, str], tuple[str, State]]] = {
+        (_T, "request"): ("absorb", _T),
+        (_T, "send_1xx"): ("send", _P),
+        (_T, "send_final"): ("send_final", _C),
+        (_T, "transport_error"): ("transport_error", _X),
+        (_P, "request"): ("resend", _P),
+        (_P, "send_1xx"): ("send", _P),
+        (_P, "send_final"): ("send_final", _C),
+        (_P, "transport_error"): ("transport_error", _X),
+        (_C, "request"): ("resend", _C),
+        (_C, "timer_J"): ("absorb", _X),
+        (_C, "transport_error"): ("transport_error", _X),
+    }
+    del _T, _P, _C, _X
