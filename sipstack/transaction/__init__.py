@@ -1,7 +1,8 @@
 """RFC 3261 §17 transactions as sans-I/O state machines (time passed in).
 
 The four machines of RFC 3261 Figures 5-8 with the RFC 6026 corrections.
-Matching (§17.1.3, §17.2.3) and the endpoint that drives them follow.
+with the keys that match messages to them (§17.1.3, §17.2.3, §8.2.2.2).
+The endpoint that drives them follows.
 """
 
 from ._client_invite import ClientInviteTransaction, ack_for
@@ -19,6 +20,7 @@ from ._common import (
     TransactionTimeout,
     TransportError,
 )
+from ._keys import client_key, merge_key, response_key, server_key
 from ._server_invite import TRYING_DELAY, ServerInviteTransaction
 from ._server_noninvite import ServerNonInviteTransaction
 
@@ -40,4 +42,8 @@ __all__ = [
     "TransactionTimeout",
     "TransportError",
     "ack_for",
+    "client_key",
+    "merge_key",
+    "response_key",
+    "server_key",
 ]
