@@ -319,3 +319,18 @@ def test_too_many_header_lines_on_stream():
 def test_stream_rejects_bare_lf():
     with pytest.raises(SIPParseError):
         StreamFramer().feed(OPTIONS.replace(b"\r\n", b"\n").replace(b"\n\n", b"\r\n\r\n"))
+
+
+def test_lone_crlf_before_a_cr_that_is_not_a_ping_counts_as_a_pong():
+    # "\r\n\r" + X (X not LF): the first CRLF is a lone pong whichever way the
+    # bytes arrive, so the size limit is applied to the same bytes (a fuzzer
+    # found one-chunk and byte-by-byte feeding disagreeing here).
+    data = b"\r\n\rX"
+    one = StreamFramer()
+    assert one.feed(data) == [Pong()]
+    assert one.buffered == 2
+    bytewise = StreamFramer()
+    events = []
+    for i in range(len(data)):
+        events += bytewise.feed(data[i : i + 1])
+    assert events == [Pong()] and bytewise.buffered == 2

@@ -17,6 +17,8 @@ raises the same error.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..errors import MessageTooLarge, SIPParseError
 from ._limits import DEFAULT_LIMITS, Limits
 from ._message import Message, Request, Response, _parse_head
@@ -24,22 +26,14 @@ from ._message import Message, Request, Response, _parse_head
 __all__ = ["Ping", "Pong", "StreamFramer"]
 
 
+@dataclass(frozen=True, slots=True)
 class Ping:
     """A CRLFCRLF keep-alive ping arrived; a server answers with a CRLF pong."""
 
-    __slots__ = ()
 
-    def __repr__(self) -> str:
-        return "Ping()"
-
-
+@dataclass(frozen=True, slots=True)
 class Pong:
     """A single CRLF arrived between messages (a keep-alive pong)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "Pong()"
 
 
 PING = Ping()
@@ -111,11 +105,12 @@ class StreamFramer:
                             out.append(PONG)
                             self._half_crlf = True
                             pos += 2
-                        elif buf[pos + 2] != 13:
+                        elif len(buf) - pos == 3 and buf[pos + 2] == 13:
+                            break  # "\r\n\r" so far: wait for the byte that decides
+                        else:
+                            # A lone CRLF; whatever follows starts a message.
                             out.append(PONG)
                             pos += 2
-                        else:
-                            break  # "\r\n\r" so far: wait for the byte that decides
                     if len(buf) - pos < 4 and buf.startswith(b"\r", pos):
                         return
                     if pos >= len(buf):

@@ -1,0 +1,283 @@
+"""The transaction table of an endpoint (sans-I/O): it creates transactions,
+matches every incoming message to one (RFC 3261 §17.1.3, §17.2.3), answers
+what the RFC makes the transaction layer answer — CANCEL (§9.2: 200 for the
+CANCEL, 487 for the INVITE, 481 when nothing matches) and merged requests
+(§8.2.2.2: 482) — keeps one timer heap for all of them, and forgets
+transactions once they terminate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+from dataclasses import dataclass
+
+from ..errors import SIPUsageError
+from ..message import Request, Response, make_response
+from ._client_invite import ClientInviteTransaction
+from ._client_noninvite import ClientNonInviteTransaction
+from ._common import (
+    DEFAULT_TIMERS,
+    MessageToSend,
+    ResponseToTU,
+    State,
+    TimerConfig,
+    Transaction,
+    TransactionEvent,
+    TransactionTerminated,
+    TransactionTimeout,
+    TransportError,
+)
+from ._keys import ClientKey, ServerKey, client_key, merge_key, response_key, server_key
+from ._server_invite import ServerInviteTransaction
+from ._server_noninvite import ServerNonInviteTransaction
+
+__all__ = [
+    "AckReceived",
+    "CancelReceived",
+    "ClientTransaction",
+    "Outgoing",
+    "RequestReceived",
+    "ResponseReceived",
+    "ServerTransaction",
+    "StrayResponse",
+    "TransactionFailed",
+    "TransactionLayer",
+]
+
+ClientTransaction = ClientInviteTransaction | ClientNonInviteTransaction
+ServerTransaction = ServerInviteTransaction | ServerNonInviteTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Hand ``message`` to the transport."""
+
+    message: Request | Response
+    retransmission: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RequestReceived:
+    """A new request for the TU, with the server transaction to answer it on."""
+
+    request: Request
+    transaction: ServerTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseReceived:
+    """A response for the TU, from one of its client transactions."""
+
+    response: Response
+    transaction: ClientTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionFailed:
+    """A client transaction ended without a final response: ``reason`` is
+    ``"timeout"`` (treat as 408) or ``"transport"`` (treat as 503)."""
+
+    transaction: ClientTransaction
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AckReceived:
+    """An ACK that matched no INVITE server transaction: the ACK for a 2xx,
+    which belongs to the dialog (§17.2.3)."""
+
+    ack: Request
+
+
+@dataclass(frozen=True, slots=True)
+class CancelReceived:
+    """A CANCEL matched an INVITE still in progress; it was answered 200 and
+    the INVITE 487 (§9.2).  The TU should stop ringing."""
+
+    invite: Request
+
+
+@dataclass(frozen=True, slots=True)
+class StrayResponse:
+    """A response that matches no client transaction (§18.1.2): dropped by a
+    UA, forwarded statelessly by a proxy."""
+
+    response: Response
+
+
+LayerEvent = (
+    Outgoing
+    | RequestReceived
+    | ResponseReceived
+    | TransactionFailed
+    | AckReceived
+    | CancelReceived
+    | StrayResponse
+)
+
+
+class TransactionLayer:
+    """Every transaction of one endpoint, and one timer heap for them all."""
+
+    def __init__(
+        self, timers: TimerConfig = DEFAULT_TIMERS, max_transactions: int = 100_000
+    ) -> None:
+        self.timers = timers
+        self.max_transactions = max_transactions
+        self._clients: dict[ClientKey, ClientTransaction] = {}
+        self._servers: dict[ServerKey, ServerTransaction] = {}
+        self._merge: dict[tuple[str, str, int, str], ServerKey] = {}
+        self._heap: list[tuple[float, int, Transaction]] = []
+        self._seq = itertools.count()
+
+    def __len__(self) -> int:
+        return len(self._clients) + len(self._servers)
+
+    @property
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timer` should next be called."""
+        heap = self._heap
+        while heap and heap[0][0] != heap[0][2].next_deadline:
+            heapq.heappop(heap)  # stale: that timer was cancelled or moved
+        return heap[0][0] if heap else None
+
+    # -- sending -----------------------------------------------------------------
+    def send_request(
+        self, request: Request, now: float, *, reliable: bool
+    ) -> tuple[ClientTransaction, list[LayerEvent]]:
+        """Start a client transaction for ``request`` (its top Via carries
+        the branch)."""
+        if len(self) >= self.max_transactions:
+            raise SIPUsageError(f"more than {self.max_transactions} transactions")
+        key = client_key(request)
+        if key in self._clients:
+            raise SIPUsageError(f"a transaction with branch {key[0]} already exists")
+        cls = ClientInviteTransaction if request.method == "INVITE" else ClientNonInviteTransaction
+        tx = cls(request, reliable=reliable, timers=self.timers)
+        self._clients[key] = tx
+        return tx, self._after(tx, tx.start(now))
+
+    def send_response(
+        self, tx: ServerTransaction, response: Response, now: float
+    ) -> list[LayerEvent]:
+        """The TU answers on a server transaction."""
+        return self._after(tx, tx.send_response(response, now))
+
+    # -- receiving ---------------------------------------------------------------
+    def receive(
+        self, message: Request | Response, now: float, *, reliable: bool
+    ) -> list[LayerEvent]:
+        """Match an incoming message and return what follows from it."""
+        if isinstance(message, Response):
+            rkey = response_key(message)
+            ctx = None if rkey is None else self._clients.get(rkey)
+            if ctx is None:
+                return [StrayResponse(message)]
+            return self._after(ctx, ctx.receive_response(message, now))
+        key = server_key(message)
+        tx = self._servers.get(key)
+        if tx is not None:
+            return self._after(tx, tx.receive_request(message, now))
+        if message.method == "ACK":
+            return [AckReceived(message)]
+        if len(self) >= self.max_transactions:
+            # Overload: answer statelessly rather than grow without bound.
+            return [Outgoing(make_response(message, 503, headers=[("Retry-After", "5")]))]
+        if message.method == "CANCEL":
+            return self._cancel(message, key, now, reliable)
+        mkey = merge_key(message)
+        if mkey is not None:
+            other = self._merge.get(mkey)
+            if other is not None and other != key and other in self._servers:
+                tx = self._new_server(message, key, now, reliable)
+                return self._after(tx, tx.send_response(make_response(message, 482), now))
+            self._merge[mkey] = key
+        tx = self._new_server(message, key, now, reliable)
+        events = self._after(tx, tx.start(now) if isinstance(tx, ServerInviteTransaction) else [])
+        return [RequestReceived(message, tx), *events]
+
+    def _new_server(
+        self, request: Request, key: ServerKey, now: float, reliable: bool
+    ) -> ServerTransaction:
+        cls = ServerInviteTransaction if request.method == "INVITE" else ServerNonInviteTransaction
+        tx = cls(request, reliable=reliable, timers=self.timers)
+        self._servers[key] = tx
+        return tx
+
+    def _cancel(
+        self, cancel: Request, key: ServerKey, now: float, reliable: bool
+    ) -> list[LayerEvent]:
+        tx = self._new_server(cancel, key, now, reliable)
+        invite = self._servers.get(server_key(cancel, method="INVITE"))
+        if invite is None:
+            return self._after(tx, tx.send_response(make_response(cancel, 481), now))
+        events = self._after(
+            tx, tx.send_response(make_response(cancel, 200, to_tag=_tag(invite)), now)
+        )
+        if invite.state is State.PROCEEDING:
+            assert isinstance(invite, ServerInviteTransaction)
+            terminated = make_response(invite.request, 487, to_tag=_tag(invite))
+            events += self._after(invite, invite.send_response(terminated, now))
+            events.append(CancelReceived(invite.request))
+        return events
+
+    # -- timers ------------------------------------------------------------------
+    def handle_timer(self, now: float) -> list[LayerEvent]:
+        """Fire every due timer of every transaction."""
+        events: list[LayerEvent] = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            deadline, _, tx = heapq.heappop(heap)
+            if tx.next_deadline != deadline:
+                continue  # stale entry
+            events += self._after(tx, tx.handle_timer(now))
+        return events
+
+    def _after(self, tx: Transaction, events: list[TransactionEvent]) -> list[LayerEvent]:
+        """Translate a transaction's events and keep the table and the heap
+        up to date."""
+        out: list[LayerEvent] = []
+        for e in events:
+            if isinstance(e, MessageToSend):
+                out.append(Outgoing(e.message, e.retransmission))
+            elif isinstance(e, ResponseToTU):
+                assert isinstance(tx, ClientInviteTransaction | ClientNonInviteTransaction)
+                out.append(ResponseReceived(e.response, tx))
+            elif isinstance(e, TransactionTimeout | TransportError):
+                if isinstance(tx, ClientInviteTransaction | ClientNonInviteTransaction):
+                    out.append(
+                        TransactionFailed(
+                            tx, "timeout" if isinstance(e, TransactionTimeout) else "transport"
+                        )
+                    )
+            elif isinstance(e, TransactionTerminated):
+                self._forget(tx)
+        deadline = tx.next_deadline
+        if deadline is not None:
+            heapq.heappush(self._heap, (deadline, next(self._seq), tx))
+        return out
+
+    def _forget(self, tx: Transaction) -> None:
+        if isinstance(tx, ClientInviteTransaction | ClientNonInviteTransaction):
+            self._clients.pop(client_key(tx.request), None)
+        else:
+            assert isinstance(tx, ServerInviteTransaction | ServerNonInviteTransaction)
+            key = server_key(tx.request)
+            self._servers.pop(key, None)
+            mkey = merge_key(tx.request)
+            if mkey is not None and self._merge.get(mkey) == key:
+                del self._merge[mkey]
+
+
+def _tag(tx: ServerTransaction) -> str:
+    """The To tag for responses the layer sends on behalf of the TU: the
+    one the TU already used on this transaction, else one derived from the
+    branch, so that the 200 to a CANCEL and the 487 carry the same tag
+    (§9.2)."""
+    last = tx._last
+    if last is not None and last.to_addr.tag:
+        return last.to_addr.tag
+    seed = f"{tx.request.top_via.branch}|{tx.request.call_id}".encode()
+    return hashlib.sha256(seed).hexdigest()[:12]
