@@ -140,3 +140,19 @@ def test_memory_is_freed_over_many_transactions():
         layer.handle_timer(i * 0.001)
     assert len(layer) == 0
     assert layer.next_deadline is None and not layer._heap and not layer._merge
+
+
+def test_network_input_a_transaction_cannot_take_is_dropped_not_raised():
+    layer = TransactionLayer()
+    inv = req("INVITE", branch="z9hG4bKacc")
+    [new] = layer.receive(inv, 0.0, reliable=True)
+    layer.send_response(new.transaction, make_response(inv, 200, to_tag="s"), 0.1)
+    # an ACK for the 2xx that reuses the INVITE's branch belongs to the dialog
+    ack = req("ACK", branch="z9hG4bKacc", to="<sip:b@x>;tag=s")
+    assert layer.receive(ack, 0.2, reliable=True) == [AckReceived(ack)]
+    # a client INVITE that was rejected and then gets a forked 2xx passes it on
+    tx, _ = layer.send_request(req("INVITE", branch="z9hG4bKfork"), 1.0, reliable=True)
+    layer.receive(parse(bytes(make_response(tx.request, 486, to_tag="a"))), 1.1, reliable=True)
+    ok = parse(bytes(make_response(tx.request, 200, to_tag="b")))
+    [got] = layer.receive(ok, 1.2, reliable=True)
+    assert isinstance(got, ResponseReceived) and got.response.status == 200

@@ -152,6 +152,7 @@ class ClientInviteTransaction(Transaction):
         (_P, "transport_error"): ("transport_error", _X),
         (_C, "final"): ("resend_ack", _C),
         (_C, "1xx"): ("absorb", _C),  # a late provisional
+        (_C, "2xx"): ("pass_2xx", _C),  # a forked 2xx after a rejection: the TU ACKs and BYEs it
         (_C, "timer_D"): ("absorb", _X),
         (_C, "transport_error"): ("transport_error", _X),
         (_A, "2xx"): ("pass_2xx", _A),

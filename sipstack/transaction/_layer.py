@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
+import logging
 from dataclasses import dataclass
 
 from ..errors import SIPUsageError
@@ -24,6 +25,7 @@ from ._common import (
     State,
     TimerConfig,
     Transaction,
+    TransactionError,
     TransactionEvent,
     TransactionTerminated,
     TransactionTimeout,
@@ -45,6 +47,8 @@ __all__ = [
     "TransactionFailed",
     "TransactionLayer",
 ]
+
+log = logging.getLogger("sipstack.transaction")
 
 ClientTransaction = ClientInviteTransaction | ClientNonInviteTransaction
 ServerTransaction = ServerInviteTransaction | ServerNonInviteTransaction
@@ -175,11 +179,22 @@ class TransactionLayer:
             ctx = None if rkey is None else self._clients.get(rkey)
             if ctx is None:
                 return [StrayResponse(message)]
-            return self._after(ctx, ctx.receive_response(message, now))
+            try:
+                return self._after(ctx, ctx.receive_response(message, now))
+            except TransactionError as exc:
+                log.info("dropped a response its transaction cannot take: %s", exc)
+                return []
         key = server_key(message)
         tx = self._servers.get(key)
         if tx is not None:
-            return self._after(tx, tx.receive_request(message, now))
+            if message.method == "ACK" and tx.state is State.ACCEPTED:
+                # An ACK for the 2xx reusing the INVITE's branch: the dialog's.
+                return [AckReceived(message)]
+            try:
+                return self._after(tx, tx.receive_request(message, now))
+            except TransactionError as exc:
+                log.info("dropped a request its transaction cannot take: %s", exc)
+                return []
         if message.method == "ACK":
             return [AckReceived(message)]
         if len(self) >= self.max_transactions:
