@@ -31,7 +31,6 @@ from ._common import (
     Transaction,
     TransactionError,
     TransactionTimeout,
-    TransportError,
 )
 
 __all__ = ["ClientInviteTransaction", "ack_for"]
@@ -122,14 +121,8 @@ class ClientInviteTransaction(Transaction):
         assert self._ack is not None
         return [MessageToSend(self._ack, retransmission=True)]
 
-    def _absorb(self, now: float, _: object) -> Events:
-        return []
-
     def _timeout(self, now: float, _: object) -> Events:
         return [TransactionTimeout("B")]
-
-    def _transport_error(self, now: float, reason: object) -> Events:
-        return [TransportError(str(reason))]
 
     _CA, _P, _C, _A, _X = (
         State.CALLING,

@@ -29,7 +29,6 @@ from ._common import (
     Transaction,
     TransactionError,
     TransactionTimeout,
-    TransportError,
 )
 
 __all__ = ["ClientNonInviteTransaction"]
@@ -96,14 +95,8 @@ class ClientNonInviteTransaction(Transaction):
         self._set("K", now + (0.0 if self.reliable else self.timers.t4))
         return [ResponseToTU(response)]
 
-    def _absorb(self, now: float, _: object) -> Events:
-        return []
-
     def _timeout(self, now: float, _: object) -> Events:
         return [TransactionTimeout("F")]
-
-    def _transport_error(self, now: float, reason: object) -> Events:
-        return [TransportError(str(reason))]
 
     _T, _P, _C, _X = State.TRYING, State.PROCEEDING, State.COMPLETED, State.TERMINATED
     TABLE: ClassVar[dict[tuple[State, str], tuple[str, State]]] = {

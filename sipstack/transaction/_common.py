@@ -183,6 +183,13 @@ class Transaction:
         """The transport failed to send; the transaction terminates."""
         return self._fire("transport_error", now, reason)
 
+    # -- actions every machine's table uses ----------------------------------
+    def _absorb(self, now: float, _: object) -> Events:
+        return []
+
+    def _transport_error(self, now: float, reason: object) -> Events:
+        return [TransportError(str(reason))]
+
     # -- helpers for the tables ---------------------------------------------
     def _set(self, name: str, deadline: float) -> None:
         self._deadlines[name] = deadline

@@ -31,7 +31,6 @@ from ._common import (
     Transaction,
     TransactionError,
     TransactionTimeout,
-    TransportError,
 )
 
 __all__ = ["TRYING_DELAY", "ServerInviteTransaction"]
@@ -108,14 +107,8 @@ class ServerInviteTransaction(Transaction):
         self._set("I", now + (0.0 if self.reliable else self.timers.t4))
         return []
 
-    def _absorb(self, now: float, _: object) -> Events:
-        return []
-
     def _no_ack(self, now: float, _: object) -> Events:
         return [TransactionTimeout("H")]
-
-    def _transport_error(self, now: float, reason: object) -> Events:
-        return [TransportError(str(reason))]
 
     _P, _C, _CF, _A, _X = (
         State.PROCEEDING,

@@ -25,7 +25,6 @@ from ._common import (
     State,
     TimerConfig,
     Transaction,
-    TransportError,
 )
 
 __all__ = ["ServerNonInviteTransaction"]
@@ -59,9 +58,6 @@ class ServerNonInviteTransaction(Transaction):
         return self._fire("request", now, request)
 
     # -- actions ---------------------------------------------------------------
-    def _absorb(self, now: float, _: object) -> Events:
-        return []
-
     def _send(self, now: float, response: object) -> Events:
         assert isinstance(response, Response)
         self._last = response
@@ -74,9 +70,6 @@ class ServerNonInviteTransaction(Transaction):
     def _resend(self, now: float, _: object) -> Events:
         assert self._last is not None
         return [MessageToSend(self._last, retransmission=True)]
-
-    def _transport_error(self, now: float, reason: object) -> Events:
-        return [TransportError(str(reason))]
 
     _T, _P, _C, _X = State.TRYING, State.PROCEEDING, State.COMPLETED, State.TERMINATED
     TABLE: ClassVar[dict[tuple[State, str], tuple[str, State]]] = {
