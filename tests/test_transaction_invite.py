@@ -4,6 +4,7 @@ RFC 6026 Accepted state) driven by a fake clock."""
 from __future__ import annotations
 
 import pytest
+from fakeclock import run_timers
 
 from sipstack.message import Request, make_request, make_response, parse
 from sipstack.transaction import (
@@ -31,14 +32,6 @@ def invite() -> Request:
         headers=[("Route", "<sip:proxy.example.com;lr>")],
         cseq=7,
     )
-
-
-def run_timers(tx, until: float):
-    fired = []
-    while tx.next_deadline is not None and tx.next_deadline <= until:
-        now = tx.next_deadline
-        fired += [(now, e) for e in tx.handle_timer(now)]
-    return fired
 
 
 # -- client ------------------------------------------------------------------

@@ -5,6 +5,7 @@ in microseconds."""
 from __future__ import annotations
 
 import pytest
+from fakeclock import run_timers
 
 from sipstack.message import Request, make_request, make_response
 from sipstack.transaction import (
@@ -29,15 +30,6 @@ def options() -> Request:
         to_addr="<sip:bob@example.com>",
         via="SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKtest1",
     )
-
-
-def run_timers(tx, until: float):
-    """Fire timers one deadline at a time up to ``until``; returns (time, event) pairs."""
-    fired = []
-    while tx.next_deadline is not None and tx.next_deadline <= until:
-        now = tx.next_deadline
-        fired += [(now, e) for e in tx.handle_timer(now)]
-    return fired
 
 
 # -- client ------------------------------------------------------------------
