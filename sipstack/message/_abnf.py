@@ -22,7 +22,7 @@ CALL_ID = re.compile(
 
 # Controls that may never appear in the header section (HT, CR and LF are
 # handled by the line splitter).
-BAD_HEAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT (case-insensitive, §7.1)
 SIP_VERSION = re.compile(r"[Ss][Ii][Pp]/[0-9]+\.[0-9]+")
@@ -44,10 +44,6 @@ def is_hostname(text: str) -> bool:
 IPV6_REFERENCE = re.compile(r"\[[0-9A-Fa-f:.]+\]")
 PORT = re.compile(r"[0-9]{1,5}")
 
-# user = 1*( unreserved / escaped / user-unreserved )
-USER = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+")
-# password = *( unreserved / escaped / "&" / "=" / "+" / "$" / "," )
-PASSWORD = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|%[0-9A-Fa-f]{2})*")
 # paramchar = param-unreserved / unreserved / escaped
 _PARAMCHARS = re.compile(r"[A-Za-z0-9\-_.!~*'()\[\]/:&+$%]+")
 # A "%" not followed by two hex digits.
@@ -81,7 +77,6 @@ VIA_HEAD = re.compile(
 # media-type = m-type SLASH m-subtype *(SEMI m-parameter)
 MEDIA_TYPE = re.compile(rf"([{TOKEN_CHARS}]+)[ \t]*/[ \t]*([{TOKEN_CHARS}]+)[ \t]*")
 
-DIGITS = re.compile(r"[0-9]+")
 
 # rfc1123-date = wkday "," SP date1 SP time SP "GMT"
 SIP_DATE = re.compile(

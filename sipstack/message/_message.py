@@ -794,13 +794,12 @@ def _slow_headers(lines: list[str]) -> tuple[list[str], list[str], list[str] | N
 # control characters escaped as quoted-pairs inside a quoted string
 # (RFC 3261 §25.1, RFC 4475 §3.1.1.2).
 _PLAIN = b"\t" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
-_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _check_controls(lines: list[str]) -> None:
     """Allow a control character only as a quoted-pair inside quotes."""
     for line in lines:
-        if _CONTROL_CHAR.search(line) is None:
+        if _abnf.CONTROL_CHARS.search(line) is None:
             continue
         spans: list[tuple[int, int]] = []
         i = line.find('"')
@@ -808,7 +807,7 @@ def _check_controls(lines: list[str]) -> None:
             end = quoted_end(line, i)
             spans.append((i, end))
             i = line.find('"', end)
-        for m in _CONTROL_CHAR.finditer(line):
+        for m in _abnf.CONTROL_CHARS.finditer(line):
             pos = m.start()
             escaped = (
                 line[pos - 1 : pos] == "\\"

@@ -29,7 +29,6 @@ from ._common import (
     State,
     TimerConfig,
     Transaction,
-    TransactionError,
     TransactionTimeout,
 )
 
@@ -57,7 +56,7 @@ def ack_for(invite: Request, response: Response) -> Request:
 class ClientInviteTransaction(Transaction):
     """Sends an INVITE and collects its responses."""
 
-    __slots__ = ("_ack", "_interval", "_started", "request")
+    __slots__ = ("_ack", "_interval", "request")
 
     def __init__(
         self, request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
@@ -67,14 +66,11 @@ class ClientInviteTransaction(Transaction):
         super().__init__(State.CALLING, reliable=reliable, timers=timers)
         self.request = request
         self._interval = timers.t1
-        self._started = False
         self._ack: Request | None = None
 
     def start(self, now: float) -> Events:
         """Send the INVITE and start Timers A and B (once)."""
-        if self._started:
-            raise TransactionError("the transaction was already started")
-        self._started = True
+        self._start_once()
         return self._fire("start", now)
 
     def receive_response(self, response: Response, now: float) -> Events:

@@ -27,7 +27,6 @@ from ._common import (
     State,
     TimerConfig,
     Transaction,
-    TransactionError,
     TransactionTimeout,
 )
 
@@ -43,7 +42,7 @@ class ClientNonInviteTransaction(Transaction):
     >>> events = tx.handle_timer(now)          # when now >= tx.next_deadline
     """
 
-    __slots__ = ("_interval", "_started", "request")
+    __slots__ = ("_interval", "request")
 
     def __init__(
         self, request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
@@ -53,13 +52,10 @@ class ClientNonInviteTransaction(Transaction):
         super().__init__(State.TRYING, reliable=reliable, timers=timers)
         self.request = request
         self._interval = timers.t1
-        self._started = False
 
     def start(self, now: float) -> Events:
         """Send the request and start Timers E and F (once)."""
-        if self._started:
-            raise TransactionError("the transaction was already started")
-        self._started = True
+        self._start_once()
         return self._fire("start", now)
 
     def receive_response(self, response: Response, now: float) -> Events:

@@ -125,7 +125,7 @@ Events = list[TransactionEvent]
 class Transaction:
     """Base of the four state machines: state, table dispatch and timers."""
 
-    __slots__ = ("_deadlines", "reliable", "state", "timers")
+    __slots__ = ("_deadlines", "_started", "reliable", "state", "timers")
 
     #: ``{(state, input): (action, next_state)}``: each subclass's table;
     #: ``action`` names a method ``_<action>(now, arg) -> events``.
@@ -136,6 +136,12 @@ class Transaction:
         self.reliable = reliable
         self.timers = timers
         self._deadlines: dict[str, float] = {}
+        self._started = False
+
+    def _start_once(self) -> None:
+        if self._started:
+            raise TransactionError("the transaction was already started")
+        self._started = True
 
     @property
     def terminated(self) -> bool:

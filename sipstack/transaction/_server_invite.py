@@ -29,7 +29,6 @@ from ._common import (
     State,
     TimerConfig,
     Transaction,
-    TransactionError,
     TransactionTimeout,
 )
 
@@ -42,7 +41,7 @@ TRYING_DELAY = 0.2
 class ServerInviteTransaction(Transaction):
     """Answers an INVITE; the TU sends responses through it."""
 
-    __slots__ = ("_interval", "_last", "_started", "request")
+    __slots__ = ("_interval", "_last", "request")
 
     def __init__(
         self, request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
@@ -53,13 +52,10 @@ class ServerInviteTransaction(Transaction):
         self.request = request
         self._interval = timers.t1
         self._last: Response | None = None
-        self._started = False
 
     def start(self, now: float) -> Events:
         """The INVITE arrived at ``now``: arm the 100 Trying timer (once)."""
-        if self._started:
-            raise TransactionError("the transaction was already started")
-        self._started = True
+        self._start_once()
         self._set("Trying", now + TRYING_DELAY)
         return []
 
