@@ -2,6 +2,9 @@
 
 ``sipstack parse FILE`` parses a SIP message (or, with ``--stream``, a byte
 stream of several) and pretty-prints it with its typed headers.
+
+``sipstack certs`` writes a development CA and server and client
+certificates signed by it, for trying out TLS.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .errors import SIPParseError
@@ -107,6 +111,44 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_certs(args: argparse.Namespace) -> int:
+    # Imported here so that the other subcommands do not pay for loading
+    # the cryptography package.
+    from .certs import DEFAULT_HOSTS, write_dev_certificates
+
+    out = Path(args.out)
+    hosts: list[str] = args.hosts or list(DEFAULT_HOSTS)
+    had_ca = (out / "ca.pem").exists() and not args.force
+    try:
+        paths = write_dev_certificates(out, hosts, overwrite=args.force)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.filename and Path(exc.filename) != out:
+            reason = f"{exc.filename}: {reason}"
+        print(f"sipstack: cannot write certificates to {out}: {reason}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"sipstack: {exc}", file=sys.stderr)
+        return 2
+    print(f"development certificates in {out} for {', '.join(hosts)}:")
+    if had_ca:
+        print("  (kept the existing CA; --force makes a new one)")
+    for label, path in (
+        ("CA certificate", paths.ca_cert),
+        ("CA key", paths.ca_key),
+        ("server certificate", paths.server_cert),
+        ("server key", paths.server_key),
+        ("client certificate", paths.client_cert),
+        ("client key", paths.client_key),
+    ):
+        print(f"  {label:<20} {path}")
+    print(
+        f"hint: serve TLS with {paths.server_cert} and {paths.server_key}, and have clients "
+        f"trust {paths.ca_cert} (never a production CA)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``sipstack`` command."""
     p = argparse.ArgumentParser(prog="sipstack", description="An asyncio SIP stack.")
@@ -119,6 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pp.add_argument("--json", action="store_true", help="print JSON instead of text")
     pp.set_defaults(func=_cmd_parse)
+    pc = sub.add_parser(
+        "certs", help="write a development CA and TLS server and client certificates"
+    )
+    pc.add_argument(
+        "--out", default="certs", metavar="DIR", help="directory to write to (default: ./certs)"
+    )
+    pc.add_argument(
+        "--host",
+        action="append",
+        dest="hosts",
+        metavar="NAME",
+        help="DNS name or IP address to certify; repeatable (default: localhost 127.0.0.1 ::1)",
+    )
+    pc.add_argument("--force", action="store_true", help="replace existing files, the CA included")
+    pc.set_defaults(func=_cmd_certs)
     return p
 
 

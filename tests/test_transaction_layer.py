@@ -84,7 +84,7 @@ def test_cancel_of_ringing_invite_gets_200_and_487():
     out = sent(events)
     assert [(m.status, m.cseq.method) for m in out] == [(200, "CANCEL"), (487, "INVITE")]
     assert all(m.to_addr.tag == "ring" for m in out)  # the TU's tag, on both
-    assert CancelReceived(inv) in events
+    assert any(isinstance(e, CancelReceived) and e.invite is inv for e in events)
     # the ACK for the 487 is absorbed by the INVITE transaction
     assert layer.receive(ack_for(inv, out[1]), 1.1, reliable=False) == []
 

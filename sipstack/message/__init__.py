@@ -20,7 +20,14 @@ from ..errors import (
     VersionNotSupported,
 )
 from ._address import Address, parse_address
-from ._build import make_request, make_response, new_branch, new_call_id, new_tag
+from ._build import (
+    error_response,
+    make_request,
+    make_response,
+    new_branch,
+    new_call_id,
+    new_tag,
+)
 from ._framer import Ping, Pong, StreamFramer
 from ._headers import COMPACT_FORMS, Headers, canonical_name
 from ._lex import Params, parse_params, quote, split_commas, unquote
@@ -82,6 +89,7 @@ __all__ = [
     "VersionNotSupported",
     "Via",
     "canonical_name",
+    "error_response",
     "format_date",
     "make_request",
     "make_response",

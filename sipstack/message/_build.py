@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 
-from ..errors import SIPUsageError
+from ..errors import SIPParseError, SIPUsageError
 from ._address import Address, parse_address
+from ._lex import quote
 from ._message import Request, Response
 from ._uri import URI
 from ._values import Via
 
-__all__ = ["make_request", "make_response", "new_branch", "new_call_id", "new_tag"]
+__all__ = [
+    "error_response",
+    "make_request",
+    "make_response",
+    "new_branch",
+    "new_call_id",
+    "new_tag",
+]
 
 MAGIC_COOKIE = "z9hG4bK"
 
@@ -123,3 +132,80 @@ def make_response(
         lines.append(("Content-Type", content_type))
     lines += list(headers)
     return Response(status, reason, lines, body)
+
+
+# Header names (long and compact) whose lines a response to an unparseable
+# request must echo (§8.2.6.2), lower case.
+_ECHO = {
+    "via": "Via",
+    "v": "Via",
+    "from": "From",
+    "f": "From",
+    "to": "To",
+    "t": "To",
+    "call-id": "Call-ID",
+    "i": "Call-ID",
+    "cseq": "CSeq",
+}
+_ECHO_LINE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]{1,1024}")
+_REQUEST_LINE = re.compile(r"([A-Za-z]{1,32}) \S{1,4096} SIP/2\.0")
+
+
+def error_response(data: bytes, error: SIPParseError) -> bytes | None:
+    """The bytes of a response to a request that failed to parse, or None
+    when it did not get far enough to be answered.
+
+    RFC 3261 §8.2 wants malformed requests answered (400, or the status the
+    error carries: 413, 414, 505, 513 …) rather than silently dropped, but
+    a response needs the request's start line, Via, From, To, Call-ID and
+    CSeq.  This reads them leniently from the raw bytes, echoes them
+    verbatim (they passed a control-character check) and never answers an
+    ACK.  The detail of the error goes in a Warning header (code 399).
+    """
+    head = bytes(data[:16384]).split(b"\r\n\r\n", 1)[0]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = text.split("\r\n")
+    while lines and not lines[0]:
+        lines.pop(0)
+    if not lines:
+        return None
+    m = _REQUEST_LINE.fullmatch(lines[0])
+    if m is None or m.group(1).upper() == "ACK":
+        return None
+    found: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        canon = _ECHO.get(name.strip().lower())
+        if canon is None or not colon:
+            continue
+        value = value.strip()
+        if not _ECHO_LINE.fullmatch(value):
+            return None
+        found.setdefault(canon, []).append(value)
+    if any(len(found.get(k, ())) != 1 for k in ("From", "To", "Call-ID", "CSeq")):
+        return None
+    if "Via" not in found:
+        return None
+    to = found["To"][0]
+    if ";tag=" not in to.replace(" ", "").lower():
+        to = f"{to};tag={new_tag()}"
+    out = [f"SIP/2.0 {error.status} {error.reason}"]
+    out += [f"Via: {v}" for v in found["Via"]]
+    out += [
+        f"From: {found['From'][0]}",
+        f"To: {to}",
+        f"Call-ID: {found['Call-ID'][0]}",
+        f"CSeq: {found['CSeq'][0]}",
+        f"Warning: 399 sipstack {quote(_one_line(str(error))[:200])}",
+        "Content-Length: 0",
+        "",
+        "",
+    ]
+    return "\r\n".join(out).encode("utf-8")
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")

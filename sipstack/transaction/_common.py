@@ -125,7 +125,7 @@ Events = list[TransactionEvent]
 class Transaction:
     """Base of the four state machines: state, table dispatch and timers."""
 
-    __slots__ = ("_deadlines", "_started", "reliable", "state", "timers")
+    __slots__ = ("_deadlines", "_started", "context", "reliable", "state", "timers")
 
     #: ``{(state, input): (action, next_state)}``: each subclass's table;
     #: ``action`` names a method ``_<action>(now, arg) -> events``.
@@ -137,6 +137,9 @@ class Transaction:
         self.timers = timers
         self._deadlines: dict[str, float] = {}
         self._started = False
+        #: Whatever the layer's user attaches (the endpoint keeps the flow
+        #: a request came on, or where a request goes); never read here.
+        self.context: object = None
 
     def _start_once(self) -> None:
         if self._started:

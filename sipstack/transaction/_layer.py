@@ -60,6 +60,8 @@ class Outgoing:
 
     message: Request | Response
     retransmission: bool = False
+    #: The transaction it belongs to (None for a stateless answer).
+    transaction: Transaction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ class CancelReceived:
     the INVITE 487 (§9.2).  The TU should stop ringing."""
 
     invite: Request
+    transaction: ServerTransaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +152,10 @@ class TransactionLayer:
 
     # -- sending -----------------------------------------------------------------
     def send_request(
-        self, request: Request, now: float, *, reliable: bool
+        self, request: Request, now: float, *, reliable: bool, context: object = None
     ) -> tuple[ClientTransaction, list[LayerEvent]]:
         """Start a client transaction for ``request`` (its top Via carries
-        the branch)."""
+        the branch); ``context`` is attached to it for the caller."""
         if len(self) >= self.max_transactions:
             raise SIPUsageError(f"more than {self.max_transactions} transactions")
         key = client_key(request)
@@ -160,6 +163,7 @@ class TransactionLayer:
             raise SIPUsageError(f"a transaction with branch {key[0]} already exists")
         cls = ClientInviteTransaction if request.method == "INVITE" else ClientNonInviteTransaction
         tx = cls(request, reliable=reliable, timers=self.timers)
+        tx.context = context
         self._clients[key] = tx
         return tx, self._after(tx, tx.start(now))
 
@@ -171,9 +175,11 @@ class TransactionLayer:
 
     # -- receiving ---------------------------------------------------------------
     def receive(
-        self, message: Request | Response, now: float, *, reliable: bool
+        self, message: Request | Response, now: float, *, reliable: bool, context: object = None
     ) -> list[LayerEvent]:
-        """Match an incoming message and return what follows from it."""
+        """Match an incoming message and return what follows from it; a new
+        server transaction gets ``context`` attached (the endpoint passes
+        the flow the request came on)."""
         if isinstance(message, Response):
             rkey = response_key(message)
             ctx = None if rkey is None else self._clients.get(rkey)
@@ -201,30 +207,31 @@ class TransactionLayer:
             # Overload: answer statelessly rather than grow without bound.
             return [Outgoing(make_response(message, 503, headers=[("Retry-After", "5")]))]
         if message.method == "CANCEL":
-            return self._cancel(message, key, now, reliable)
+            return self._cancel(message, key, now, reliable, context)
         mkey = merge_key(message)
         if mkey is not None:
             other = self._merge.get(mkey)
             if other is not None and other != key and other in self._servers:
-                tx = self._new_server(message, key, now, reliable)
+                tx = self._new_server(message, key, reliable, context)
                 return self._after(tx, tx.send_response(make_response(message, 482), now))
             self._merge[mkey] = key
-        tx = self._new_server(message, key, now, reliable)
+        tx = self._new_server(message, key, reliable, context)
         events = self._after(tx, tx.start(now) if isinstance(tx, ServerInviteTransaction) else [])
         return [RequestReceived(message, tx), *events]
 
     def _new_server(
-        self, request: Request, key: ServerKey, now: float, reliable: bool
+        self, request: Request, key: ServerKey, reliable: bool, context: object
     ) -> ServerTransaction:
         cls = ServerInviteTransaction if request.method == "INVITE" else ServerNonInviteTransaction
         tx = cls(request, reliable=reliable, timers=self.timers)
+        tx.context = context
         self._servers[key] = tx
         return tx
 
     def _cancel(
-        self, cancel: Request, key: ServerKey, now: float, reliable: bool
+        self, cancel: Request, key: ServerKey, now: float, reliable: bool, context: object
     ) -> list[LayerEvent]:
-        tx = self._new_server(cancel, key, now, reliable)
+        tx = self._new_server(cancel, key, reliable, context)
         invite = self._servers.get(server_key(cancel, method="INVITE"))
         if invite is None:
             return self._after(tx, tx.send_response(make_response(cancel, 481), now))
@@ -235,8 +242,44 @@ class TransactionLayer:
             assert isinstance(invite, ServerInviteTransaction)
             terminated = make_response(invite.request, 487, to_tag=_tag(invite))
             events += self._after(invite, invite.send_response(terminated, now))
-            events.append(CancelReceived(invite.request))
+            events.append(CancelReceived(invite.request, invite))
         return events
+
+    def transport_error(self, tx: Transaction, now: float, reason: str) -> list[LayerEvent]:
+        """The transport could not send a message of ``tx`` (§17.1.4,
+        §17.2.4): the transaction ends and a client's TU learns it."""
+        if tx.terminated:
+            return []
+        try:
+            return self._after(tx, tx.transport_error(now, reason))
+        except TransactionError:
+            return []  # the state has nothing left to lose
+
+    def discard(self, tx: Transaction) -> None:
+        """Forget ``tx`` without another message (a request an interceptor
+        stopped silently); a retransmission starts a new transaction."""
+        tx.state = State.TERMINATED
+        tx._deadlines.clear()
+        self._forget(tx)
+
+    def active(self) -> int:
+        """Transactions still waiting for a final response (used to drain
+        them on shutdown)."""
+        waiting = (State.CALLING, State.TRYING, State.PROCEEDING)
+        return sum(
+            1
+            for table in (self._clients, self._servers)
+            for tx in table.values()
+            if tx.state in waiting
+        )
+
+    def server_transactions(self) -> list[ServerTransaction]:
+        """Every live server transaction."""
+        return list(self._servers.values())
+
+    def client_transactions(self) -> list[ClientTransaction]:
+        """Every live client transaction."""
+        return list(self._clients.values())
 
     # -- timers ------------------------------------------------------------------
     def handle_timer(self, now: float) -> list[LayerEvent]:
@@ -256,7 +299,7 @@ class TransactionLayer:
         out: list[LayerEvent] = []
         for e in events:
             if isinstance(e, MessageToSend):
-                out.append(Outgoing(e.message, e.retransmission))
+                out.append(Outgoing(e.message, e.retransmission, tx))
             elif isinstance(e, ResponseToTU):
                 assert isinstance(tx, ClientInviteTransaction | ClientNonInviteTransaction)
                 out.append(ResponseReceived(e.response, tx))
