@@ -518,14 +518,11 @@ class Endpoint:
             return
         try:
             if flow.transport == "UDP":
-                via = message.top_via
-                if via.maddr is None and via.received is None and via.rport is None:
-                    # Stamped on arrival, so this is the sent-by address.
-                    host, port = flow.remote[0], via.port or 5060
-                else:
-                    dest = destination_for_response(via, "UDP")
-                    host, port = dest.host, dest.port
-                transports.send_datagram(data, host, port)
+                reply_to = flow.reply_to
+                if reply_to is None:
+                    dest = destination_for_response(message.top_via, "UDP")
+                    reply_to = (dest.host, dest.port)
+                transports.send_datagram(data, *reply_to)
                 return
             conn = flow.connection
             if conn is not None and not conn.closed:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from ..errors import SIPParseError, SIPUsageError
 from ._address import Address, parse_address
+from ._headers import Headers, check_text
 from ._lex import quote
 from ._message import Request, Response
 from ._uri import URI
@@ -116,22 +117,46 @@ def make_response(
     to a 100); Timestamp copied into a 100 (§8.2.6.1); Record-Route copied
     when ``copy_record_route`` (dialog-creating responses, §12.1.1)."""
     h = request.headers
-    lines: list[tuple[str, str]] = [("Via", v) for v in h.get_all("Via")]
-    lines.append(("From", h.get("From") or ""))
-    to = h.get("To") or ""
-    if to_tag is not None and status != 100 and request.to_addr.tag is None:
-        to = f"{to};tag={to_tag}"
-    lines.append(("To", to))
-    lines.append(("Call-ID", h.get("Call-ID") or ""))
-    lines.append(("CSeq", h.get("CSeq") or ""))
-    if status == 100 and "Timestamp" in h:
-        lines.append(("Timestamp", h.get("Timestamp") or ""))
+    # The request's lines are copied as they are (they passed the parser's
+    # or the builder's checks), which is most of the cost of a response.
+    keys = ["via"] * len(via := h._all_lines("via"))
+    lines = via
+    for key in ("from", "to", "call-id", "cseq"):
+        line = h._first_line(key)
+        if line is None:
+            raise SIPUsageError(f"cannot answer a request without {key}")
+        # Most requests that need a tag plainly have none; the To is
+        # parsed only when its text leaves that open.
+        if (
+            key == "to"
+            and to_tag is not None
+            and status != 100
+            and ("tag" not in line[2:].lower() or request.to_addr.tag is None)
+        ):
+            check_text("To tag", to_tag)
+            line = f"{line};tag={to_tag}"
+        keys.append(key)
+        lines.append(line)
+    if status == 100 and (line := h._first_line("timestamp")) is not None:
+        keys.append("timestamp")
+        lines.append(line)
     if copy_record_route:
-        lines += [("Record-Route", v) for v in h.get_all("Record-Route")]
+        rr = h._all_lines("record-route")
+        keys += ["record-route"] * len(rr)
+        lines += rr
+    extra: list[tuple[str, str]] = list(headers)
     if content_type is not None:
-        lines.append(("Content-Type", content_type))
-    lines += list(headers)
-    return Response(status, reason, lines, body)
+        extra.insert(0, ("Content-Type", content_type))
+    if extra:
+        more = Headers(extra)
+        more.remove("Content-Length")
+        keys += more._keys
+        lines += more._lines
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise SIPUsageError("body must be bytes")
+    keys.append("content-length")
+    lines.append(f"Content-Length: {len(body)}")
+    return Response._assemble(status, reason, Headers._trusted(keys, lines), bytes(body))
 
 
 # Header names (long and compact) whose lines a response to an unparseable

@@ -145,14 +145,46 @@ class Headers:
     _dirty: bool
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._keys = []
-        self._lines = []
+        keys: list[str] = []
+        lines: list[str] = []
+        entry = self._entry
+        for name, value in items:
+            key, line = entry(name, value)
+            keys.append(key)
+            lines.append(line)
+        self._keys = keys
+        self._lines = lines
         self._raws = None
-        self._present = set()
+        self._present = set(keys)
         self._cache = {}
         self._dirty = True
-        for name, value in items:
-            self.add(name, value)
+
+    @classmethod
+    def _trusted(cls, keys: list[str], lines: list[str]) -> Headers:
+        """Headers from lines known to be valid (copied from a parsed
+        message, or built from checked parts): no checks, no copies."""
+        h = object.__new__(cls)
+        h._keys = keys
+        h._lines = lines
+        h._raws = None
+        h._present = set(keys)
+        h._cache = {}
+        h._dirty = True
+        return h
+
+    def _first_line(self, key: str) -> str | None:
+        """The first line (``Name: value``, unfolded) with lookup key
+        ``key``, for copying into another message."""
+        if key not in self._present:
+            return None
+        return self._lines[self._keys.index(key)]
+
+    def _all_lines(self, key: str) -> list[str]:
+        """Every line with lookup key ``key``, in order."""
+        if key not in self._present:
+            return []
+        keys = self._keys
+        return [line for k, line in zip(keys, self._lines, strict=True) if k == key]
 
     def _changed(self) -> None:
         self._present = set(self._keys)
@@ -308,7 +340,23 @@ class Headers:
         else:
             self._keys.append(key)
             self._lines.append(line)
-        self._changed()
+        self._present.add(key)
+        self._cache.clear()
+        self._raws = None
+        self._dirty = True
+
+    def replace_first(self, name: str, value: str) -> None:
+        """Replace the value of the first line of ``name`` in place (as a
+        transport stamps ``received`` into the top Via); appends a line when
+        there is none."""
+        key, line = self._entry(name, value)
+        if key not in self._present:
+            self.add(name, value)
+            return
+        self._lines[self._keys.index(key)] = line
+        self._cache.clear()
+        self._raws = None
+        self._dirty = True
 
     def set(self, name: str, value: str) -> None:
         """Replace every line of ``name`` with one line (in the place of the

@@ -669,6 +669,18 @@ class Response(Message):
         self._set_status(status, reason)
         self._init_common(headers, body)
 
+    @classmethod
+    def _assemble(cls, status: int, reason: str | None, headers: Headers, body: bytes) -> Response:
+        """A response from headers the caller built and owns, whose
+        Content-Length already matches ``body``."""
+        self = object.__new__(cls)
+        self._set_status(status, reason)
+        self.headers = headers
+        self._body = body
+        self._raw = None
+        self._content_length = len(body)
+        return self
+
     def _set_status(self, status: int, reason: str | None) -> None:
         if not isinstance(status, int) or not 100 <= status <= 699:
             raise SIPUsageError(f"status {status!r} is not in 100..699")

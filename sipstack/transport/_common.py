@@ -127,7 +127,7 @@ class Flow:
     for streams the connection it arrived on (RFC 5626 calls this a flow).
     Responses to a request go back along its flow (§18.2.2)."""
 
-    __slots__ = ("connection", "local", "remote", "transport")
+    __slots__ = ("connection", "local", "remote", "reply_to", "transport")
 
     def __init__(
         self,
@@ -135,11 +135,15 @@ class Flow:
         local: tuple[str, int],
         remote: tuple[str, int],
         connection: Connection | None = None,
+        reply_to: tuple[str, int] | None = None,
     ) -> None:
         self.transport = transport
         self.local = local
         self.remote = remote
         self.connection = connection
+        #: Where responses to a request that came as a datagram go
+        #: (§18.2.2, worked out from its Via on arrival).
+        self.reply_to = reply_to
 
     @property
     def reliable(self) -> bool:
@@ -175,21 +179,45 @@ def parse_listen(text: str) -> ListenSpec:
     return ListenSpec(transport.upper(), normalize_host(host), int(port))
 
 
-def stamp_via(request: Request, source: tuple[str, int]) -> None:
+def stamp_via(request: Request, source: tuple[str, int]) -> tuple[str, int] | None:
     """RFC 3261 §18.2.1 and RFC 3581 §4: mark the top Via of a request
     received from ``source`` with ``received`` (when the sent-by host is
-    not the source address, or ``rport`` asks for it) and ``rport=PORT``."""
+    not the source address, or ``rport`` asks for it) and ``rport=PORT``.
+
+    Returns where responses to the request go over UDP (§18.2.2: the
+    source address, and the source port with rport or the sent-by port
+    without), or None when the Via names a ``maddr``.
+    """
     via = request.top_via
-    rport = via.rport_requested
-    if not rport and normalize_host(via.host) == source[0]:
-        return
-    new = via.with_param("received", source[0])
+    params = via.params
+    rport = "rport" in params
+    src_host, src_port = source
+    host = via.host
+    if params.get("maddr") is not None:
+        reply = None
+    elif rport:
+        reply = source
+    else:
+        reply = (src_host, via.port or default_port(via.transport))
+    if not rport and (host == src_host or normalize_host(host) == src_host):
+        return reply
+    # Rebuilt from the parsed parts, so nothing is validated twice.
+    text = [f"{via.protocol}/{via.transport} {host}"]
+    if via.port is not None:
+        text.append(f":{via.port}")
+    for name, value in params:
+        low = name.lower()
+        if low == "received" or low == "rport":
+            continue
+        text.append(f";{name}" if value is None else f";{name}={value}")
+    text.append(f";received={src_host}")
     if rport:
-        new = new.with_param("rport", str(source[1]))
+        text.append(f";rport={src_port}")
     headers = request.headers
-    first = headers.pop_first("Via") or ""
-    rest = split_commas(first)[1:]
-    headers.add("Via", ", ".join([str(new), *rest]), first=True)
+    first = headers.get("Via") or ""
+    rest = split_commas(first)[1:] if "," in first else ()
+    headers.replace_first("Via", ", ".join(["".join(text), *rest]))
+    return reply
 
 
 def destination_for_response(via: Via, transport: str) -> Destination:

@@ -122,10 +122,11 @@ class TransportManager:
     def _datagram(self, sock: UdpSocket, data: bytes, addr: tuple[str, int]) -> None:
         if not data.strip(b"\r\n\x00"):
             return  # keep-alive
+        reply_to = None
         try:
             msg = parse(data, self.config.limits)
             if isinstance(msg, Request):
-                stamp_via(msg, addr)
+                reply_to = stamp_via(msg, addr)
         except SIPParseError as exc:
             self.stats["bad_datagrams"] += 1
             reply = error_response(data, exc)
@@ -140,7 +141,7 @@ class TransportManager:
                 with contextlib.suppress(OSError):
                     sock.sendto(reply, addr)
             return
-        self.on_message(msg, Flow("UDP", sock.local, addr))
+        self.on_message(msg, Flow("UDP", sock.local, addr, None, reply_to))
 
     def _inbound(self, msg: Request | Response, conn: Connection) -> None:
         if isinstance(msg, Request):

@@ -1,0 +1,57 @@
+"""sipstack endpoint answering MESSAGE with 200, for the load benchmark.
+
+Usage::
+
+    python bench/uas_sipstack.py --host 127.0.0.1 --port PORT [--uvloop]
+
+A full :class:`sipstack.endpoint.Endpoint`: every request is parsed, gets
+a server transaction (kept in Completed for Timer J, 32 s on UDP, to absorb
+retransmissions), and is answered by a synchronous handler.  Prints
+``READY`` once listening; on SIGTERM it prints its counters and the number
+of transactions it still holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from sipstack.endpoint import Endpoint, IncomingRequest
+
+
+async def serve(host: str, port: int) -> None:
+    """Answer MESSAGE until SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    async with Endpoint([f"udp:{host}:{port}"]) as ep:
+
+        @ep.route("MESSAGE")
+        def on_message(incoming: IncomingRequest) -> None:
+            incoming.respond(200)
+
+        print("READY", flush=True)
+        await stop.wait()
+        print(f"transactions held: {len(ep.layer)}", flush=True)
+        await ep.close(timeout=0.1)
+
+
+def main() -> None:
+    """Parse the command line and serve."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
+    args = parser.parse_args()
+    if args.uvloop:
+        import uvloop
+
+        uvloop.run(serve(args.host, args.port))
+    else:
+        asyncio.run(serve(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()
