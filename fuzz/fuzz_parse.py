@@ -6,6 +6,12 @@ Asserts the error contract of ``sipstack.message.parse``: for any input,
 ``SIPParseError``; and ``bytes(msg)`` of the untouched message is exactly the
 input with leading CRLFs removed, cut at the framed end of the body.
 
+The receive path of the transports is checked too: the answer
+``error_response`` builds for an input that failed to parse is itself a
+valid response with the error's status, and stamping ``received``/``rport``
+into a request's Via (``stamp_via``) gives a message that parses again with
+the stamp in its top Via.
+
 Any other exception (or a failed assertion) crashes the fuzzer.
 
 With FUZZ_DEEP=1 every typed view and every property of every typed value is
@@ -34,8 +40,10 @@ with atheris.instrument_imports():
         SubscriptionState,
         TelURI,
         Via,
+        error_response,
         parse,
     )
+    from sipstack.transport import stamp_via
 
 DEEP = os.environ.get("FUZZ_DEEP", "") not in ("", "0")
 
@@ -89,10 +97,43 @@ def touch(value: object) -> None:
             str(v)
 
 
+SOURCE = ("192.0.2.7", 40001)
+
+
+def check_error_response(data: bytes, exc: SIPParseError) -> None:
+    """An answer to an unparseable request must be a valid response."""
+    reply = error_response(data, exc)
+    if reply is None:
+        return
+    try:
+        answer = parse(reply)
+    except SIPParseError as err:
+        raise AssertionError(f"error_response built an invalid message: {err}: {reply!r}") from None
+    if not isinstance(answer, Response) or answer.status != exc.status:
+        raise AssertionError(f"error_response built the wrong answer: {reply!r}")
+
+
+def check_stamp(msg: Request) -> None:
+    """Stamping the Via keeps the request valid."""
+    try:
+        stamp_via(msg, SOURCE)
+    except SIPParseError:
+        return
+    try:
+        again = parse(bytes(msg))
+    except SIPParseError as err:
+        raise AssertionError(f"stamping the Via broke the message: {err}") from None
+    assert isinstance(again, Request)
+    via = again.top_via
+    if via.received is not None and via.received != SOURCE[0]:
+        raise AssertionError(f"stamped Via has received={via.received!r}")
+
+
 def TestOneInput(data: bytes) -> None:
     try:
         msg = parse(data)
-    except SIPParseError:
+    except SIPParseError as exc:
+        check_error_response(data, exc)
         return
     expected = expected_slice(data, msg)
     if bytes(msg) != expected:
@@ -112,6 +153,8 @@ def TestOneInput(data: bytes) -> None:
                 msg.headers.get_list(name)
     if bytes(msg) != expected:
         raise AssertionError("reading typed views changed bytes(msg)")
+    if isinstance(msg, Request):
+        check_stamp(msg)
 
 
 def main() -> None:

@@ -324,6 +324,15 @@ class Message:
         v = self.headers._cache.get("via")
         return v if v is not None else self._required("via", _first_via)  # type: ignore[return-value]
 
+    def set_top_via(self, via: Via) -> None:
+        """Replace the topmost Via element (the other elements of its line
+        and the other Via lines stay as they are)."""
+        h = self.headers
+        first = h.get("Via") or ""
+        rest = split_commas(first)[1:] if "," in first else []
+        h.replace_first("Via", ", ".join([str(via), *rest]))
+        h._cache["via"] = via
+
     @property
     def vias(self) -> tuple[Via, ...]:
         """Every Via element, top first."""

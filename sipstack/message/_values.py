@@ -183,6 +183,22 @@ class Via:
         """``(host, port)`` as sent by the element that added this Via."""
         return self.host, self.port
 
+    def stamped(self, received: str, rport: int | None = None) -> Via:
+        """A copy with ``received`` set and, when ``rport`` is given, the
+        ``rport`` value filled in (RFC 3261 §18.2.1, RFC 3581 §4); other
+        parameters are kept in order.  ``received`` is an IP address as a
+        transport reports it (IPv6 without brackets)."""
+        items = [(n, v) for n, v in self.params if n.lower() not in ("received", "rport")]
+        items.append(("received", received))
+        if rport is not None:
+            items.append(("rport", str(rport)))
+        params = Params._trusted(tuple(items))
+        port = "" if self._port is None else f":{self._port}"
+        raw = f"{self._protocol}/{self._transport} {self._host}{port}{params}"
+        via = Via._parsed(self._host, self._port, self._transport, "", self._protocol, raw)
+        via._params = params
+        return via
+
     def with_param(self, name: str, value: str | None = None) -> Via:
         """A copy with parameter ``name`` set (e.g. ``received``, ``rport``)."""
         return Via(

@@ -125,7 +125,7 @@ Events = list[TransactionEvent]
 class Transaction:
     """Base of the four state machines: state, table dispatch and timers."""
 
-    __slots__ = ("_deadlines", "_started", "context", "reliable", "state", "timers")
+    __slots__ = ("_deadlines", "_key", "_queued", "_started", "context", "reliable", "state", "timers")
 
     #: ``{(state, input): (action, next_state)}``: each subclass's table;
     #: ``action`` names a method ``_<action>(now, arg) -> events``.
@@ -140,6 +140,10 @@ class Transaction:
         #: Whatever the layer's user attaches (the endpoint keeps the flow
         #: a request came on, or where a request goes); never read here.
         self.context: object = None
+        # Kept by the TransactionLayer: the table keys of this transaction
+        # and the deadline it last queued in the timer heap.
+        self._key: object = None
+        self._queued: float | None = None
 
     def _start_once(self) -> None:
         if self._started:

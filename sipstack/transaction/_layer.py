@@ -13,6 +13,7 @@ import heapq
 import itertools
 import logging
 from dataclasses import dataclass
+from typing import cast
 
 from ..errors import SIPUsageError
 from ..message import Request, Response, make_response
@@ -147,8 +148,19 @@ class TransactionLayer:
         """When :meth:`handle_timer` should next be called."""
         heap = self._heap
         while heap and heap[0][0] != heap[0][2].next_deadline:
-            heapq.heappop(heap)  # stale: that timer was cancelled or moved
+            self._requeue(heapq.heappop(heap))  # stale: that timer was cancelled or moved
         return heap[0][0] if heap else None
+
+    def _requeue(self, entry: tuple[float, int, Transaction]) -> None:
+        """A stale heap entry was dropped; make sure the transaction's
+        current deadline is still queued."""
+        deadline, _, tx = entry
+        if tx._queued == deadline:
+            tx._queued = None
+            current = tx.next_deadline
+            if current is not None:
+                tx._queued = current
+                heapq.heappush(self._heap, (current, next(self._seq), tx))
 
     # -- sending -----------------------------------------------------------------
     def send_request(
@@ -164,6 +176,7 @@ class TransactionLayer:
         cls = ClientInviteTransaction if request.method == "INVITE" else ClientNonInviteTransaction
         tx = cls(request, reliable=reliable, timers=self.timers)
         tx.context = context
+        tx._key = key
         self._clients[key] = tx
         return tx, self._after(tx, tx.start(now))
 
@@ -216,6 +229,7 @@ class TransactionLayer:
                 return self._after(tx, tx.send_response(make_response(message, 482), now))
             self._merge[mkey] = key
         tx = self._new_server(message, key, reliable, context)
+        tx._key = (key, mkey)
         events = self._after(tx, tx.start(now) if isinstance(tx, ServerInviteTransaction) else [])
         return [RequestReceived(message, tx), *events]
 
@@ -287,9 +301,12 @@ class TransactionLayer:
         events: list[LayerEvent] = []
         heap = self._heap
         while heap and heap[0][0] <= now:
-            deadline, _, tx = heapq.heappop(heap)
+            entry = heapq.heappop(heap)
+            deadline, _, tx = entry
             if tx.next_deadline != deadline:
-                continue  # stale entry
+                self._requeue(entry)  # stale entry
+                continue
+            tx._queued = None
             events += self._after(tx, tx.handle_timer(now))
         return events
 
@@ -313,20 +330,30 @@ class TransactionLayer:
             elif isinstance(e, TransactionTerminated):
                 self._forget(tx)
         deadline = tx.next_deadline
-        if deadline is not None:
+        if deadline is not None and deadline != tx._queued:
+            tx._queued = deadline
             heapq.heappush(self._heap, (deadline, next(self._seq), tx))
+        if tx.state is State.COMPLETED and type(tx) is ServerNonInviteTransaction:
+            # Only the final response is needed from now on (Timer J, 32 s
+            # on UDP): drop the parsed views of the request, which would
+            # otherwise be most of what the garbage collector walks.
+            tx.request.headers._cache.clear()
         return out
 
     def _forget(self, tx: Transaction) -> None:
         if isinstance(tx, ClientInviteTransaction | ClientNonInviteTransaction):
-            self._clients.pop(client_key(tx.request), None)
+            ckey = cast(ClientKey | None, tx._key) or client_key(tx.request)
+            self._clients.pop(ckey, None)
+            return
+        assert isinstance(tx, ServerInviteTransaction | ServerNonInviteTransaction)
+        if tx._key is not None:
+            skey, mkey = cast(tuple[ServerKey, tuple[str, str, int, str] | None], tx._key)
         else:
-            assert isinstance(tx, ServerInviteTransaction | ServerNonInviteTransaction)
-            key = server_key(tx.request)
-            self._servers.pop(key, None)
-            mkey = merge_key(tx.request)
-            if mkey is not None and self._merge.get(mkey) == key:
-                del self._merge[mkey]
+            skey, mkey = server_key(tx.request), merge_key(tx.request)
+        if self._servers.get(skey) is tx:
+            del self._servers[skey]
+        if mkey is not None and self._merge.get(mkey) == skey:
+            del self._merge[mkey]
 
 
 def _tag(tx: ServerTransaction) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import SIPUsageError
-from ..message import DEFAULT_LIMITS, Limits, Request, SipURI, Via, split_commas
+from ..message import DEFAULT_LIMITS, Limits, Request, SipURI, Via
 
 if TYPE_CHECKING:
     from ._stream import Connection
@@ -201,22 +201,7 @@ def stamp_via(request: Request, source: tuple[str, int]) -> tuple[str, int] | No
         reply = (src_host, via.port or default_port(via.transport))
     if not rport and (host == src_host or normalize_host(host) == src_host):
         return reply
-    # Rebuilt from the parsed parts, so nothing is validated twice.
-    text = [f"{via.protocol}/{via.transport} {host}"]
-    if via.port is not None:
-        text.append(f":{via.port}")
-    for name, value in params:
-        low = name.lower()
-        if low == "received" or low == "rport":
-            continue
-        text.append(f";{name}" if value is None else f";{name}={value}")
-    text.append(f";received={src_host}")
-    if rport:
-        text.append(f";rport={src_port}")
-    headers = request.headers
-    first = headers.get("Via") or ""
-    rest = split_commas(first)[1:] if "," in first else ()
-    headers.replace_first("Via", ", ".join(["".join(text), *rest]))
+    request.set_top_via(via.stamped(src_host, src_port if rport else None))
     return reply
 
 
