@@ -522,7 +522,7 @@ class Endpoint:
                 if reply_to is None:
                     dest = destination_for_response(message.top_via, "UDP")
                     reply_to = (dest.host, dest.port)
-                transports.send_datagram(data, *reply_to)
+                transports.sendto(data, reply_to)
                 return
             conn = flow.connection
             if conn is not None and not conn.closed:

@@ -125,13 +125,11 @@ def make_response(
         line = h._first_line(key)
         if line is None:
             raise SIPUsageError(f"cannot answer a request without {key}")
-        # Most requests that need a tag plainly have none; the To is
-        # parsed only when its text leaves that open.
         if (
             key == "to"
             and to_tag is not None
             and status != 100
-            and ("tag" not in line[2:].lower() or request.to_addr.tag is None)
+            and request.to_tag is None
         ):
             check_text("To tag", to_tag)
             line = f"{line};tag={to_tag}"

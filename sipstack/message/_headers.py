@@ -409,4 +409,4 @@ class Headers:
         """The header lines, each ending in CRLF; lines never edited are
         written as received."""
         lines = self._raws if self._raws is not None else self._lines
-        return "".join(line + "\r\n" for line in lines)
+        return "\r\n".join(lines) + "\r\n" if lines else ""

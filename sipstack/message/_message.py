@@ -319,6 +319,19 @@ class Message:
         return v if v is not None else self._required("to", _to)  # type: ignore[return-value]
 
     @property
+    def to_tag(self) -> str | None:
+        """The To tag.  A To whose text cannot hold a tag is not parsed,
+        which is the common case for requests outside a dialog."""
+        h = self.headers
+        v = h._cache.get("to")
+        if v is None:
+            line = h._first_line("to")
+            if line is not None and "tag" not in line[2:].lower():
+                return None
+            v = self.to_addr
+        return v.tag  # type: ignore[attr-defined,no-any-return]
+
+    @property
     def top_via(self) -> Via:
         """The topmost Via element (only it is parsed)."""
         v = self.headers._cache.get("via")

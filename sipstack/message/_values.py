@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import HeaderError, SIPUsageError
 from . import _abnf
-from ._lex import EMPTY_PARAMS, Params, _ro, parse_params, unquote
+from ._lex import _PARAMS_TIGHT, EMPTY_PARAMS, Params, _ro, parse_params, unquote
 from ._uri import _is_ipv6_ref
 
 __all__ = [
@@ -71,6 +71,12 @@ def parse_call_id(text: str) -> str:
     if not _abnf.CALL_ID.fullmatch(v):
         raise HeaderError("Call-ID", f"{v[:40]!r} is not a valid Call-ID")
     return v
+
+
+# In tight parameter text (see _tight_ptext): an rport parameter, and the
+# received / rport parameters a transport replaces when it stamps a Via.
+_RPORT_NAME = re.compile(r";rport(?:=|;|$)", re.I)
+_STAMP_PARAMS = re.compile(r";(?:received|rport)(?:=[^;]*)?(?=;|$)", re.I)
 
 
 class Via:
@@ -154,9 +160,20 @@ class Via:
         """The ``received`` parameter (§18.2.1)."""
         return self.params.get("received")
 
+    def _tight_ptext(self) -> str | None:
+        """The parameter text when it has not been split yet and is in the
+        plain ``;name=value`` shape: then simple string checks on it give
+        the same answers as the parsed parameters."""
+        if self._params is None and _PARAMS_TIGHT.fullmatch(self._ptext):
+            return self._ptext
+        return None
+
     @property
     def rport_requested(self) -> bool:
         """Whether ``rport`` is present, with or without a value (RFC 3581)."""
+        text = self._tight_ptext()
+        if text is not None:
+            return _RPORT_NAME.search(text) is not None
         return "rport" in self.params
 
     @property
@@ -170,6 +187,9 @@ class Via:
     @property
     def maddr(self) -> str | None:
         """The ``maddr`` parameter."""
+        text = self._tight_ptext()
+        if text is not None and "maddr" not in text.lower():
+            return None
         return self.params.get("maddr")
 
     @property
@@ -188,14 +208,24 @@ class Via:
         ``rport`` value filled in (RFC 3261 §18.2.1, RFC 3581 §4); other
         parameters are kept in order.  ``received`` is an IP address as a
         transport reports it (IPv6 without brackets)."""
+        port = "" if self._port is None else f":{self._port}"
+        head = f"{self._protocol}/{self._transport} {self._host}{port}"
+        text = self._tight_ptext()
+        if text is not None:
+            ptext = _STAMP_PARAMS.sub("", text) + f";received={received}"
+            if rport is not None:
+                ptext += f";rport={rport}"
+            return Via._parsed(
+                self._host, self._port, self._transport, ptext, self._protocol, head + ptext
+            )
         items = [(n, v) for n, v in self.params if n.lower() not in ("received", "rport")]
         items.append(("received", received))
         if rport is not None:
             items.append(("rport", str(rport)))
         params = Params._trusted(tuple(items))
-        port = "" if self._port is None else f":{self._port}"
-        raw = f"{self._protocol}/{self._transport} {self._host}{port}{params}"
-        via = Via._parsed(self._host, self._port, self._transport, "", self._protocol, raw)
+        via = Via._parsed(
+            self._host, self._port, self._transport, "", self._protocol, f"{head}{params}"
+        )
         via._params = params
         return via
 

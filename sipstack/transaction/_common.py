@@ -19,6 +19,7 @@ not in the table for the current state is an error, never a silent no-op.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -75,7 +76,7 @@ class State(enum.Enum):
     TERMINATED = "Terminated"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageToSend:
     """Hand ``message`` to the transport (first sending or retransmission)."""
 
@@ -83,28 +84,28 @@ class MessageToSend:
     retransmission: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseToTU:
     """A response for the transaction user (client transactions)."""
 
     response: Response
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TransactionTimeout:
     """Timer B or F fired: the TU treats it as a 408 (RFC 3261 §8.1.3.1)."""
 
     timer: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TransportError:
     """The transport could not send: the TU treats it as a 503 (§8.1.3.1)."""
 
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TransactionTerminated:
     """The transaction reached Terminated; the caller can forget it."""
 
@@ -125,17 +126,34 @@ Events = list[TransactionEvent]
 class Transaction:
     """Base of the four state machines: state, table dispatch and timers."""
 
-    __slots__ = ("_deadlines", "_key", "_queued", "_started", "context", "reliable", "state", "timers")
+    __slots__ = (
+        "_deadlines",
+        "_key",
+        "_next",
+        "_queued",
+        "_started",
+        "context",
+        "reliable",
+        "state",
+        "timers",
+    )
 
     #: ``{(state, input): (action, next_state)}``: each subclass's table;
     #: ``action`` names a method ``_<action>(now, arg) -> events``.
     TABLE: ClassVar[dict[tuple[State, str], tuple[str, State]]] = {}
+    # TABLE with the action names resolved to functions, once per class.
+    _RESOLVED: ClassVar[dict[tuple[State, str], tuple[Callable[..., Events], State]]] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._RESOLVED = {k: (getattr(cls, "_" + a), s) for k, (a, s) in cls.TABLE.items()}
 
     def __init__(self, state: State, *, reliable: bool, timers: TimerConfig) -> None:
         self.state = state
         self.reliable = reliable
         self.timers = timers
         self._deadlines: dict[str, float] = {}
+        self._next: float | None = None
         self._started = False
         #: Whatever the layer's user attaches (the endpoint keeps the flow
         #: a request came on, or where a request goes); never read here.
@@ -158,8 +176,7 @@ class Transaction:
     @property
     def next_deadline(self) -> float | None:
         """The earliest pending timer deadline, or None."""
-        d = self._deadlines
-        return min(d.values()) if d else None
+        return self._next
 
     def pending_timers(self) -> dict[str, float]:
         """Timer name -> deadline, for inspection and tests."""
@@ -167,16 +184,17 @@ class Transaction:
 
     def _fire(self, inp: str, now: float, arg: object = None) -> Events:
         try:
-            action, next_state = self.TABLE[self.state, inp]
+            action, next_state = self._RESOLVED[self.state, inp]
         except KeyError:
             raise TransactionError(
                 f"{type(self).__name__}: input {inp!r} is not valid in state {self.state.value}"
             ) from None
-        events: Events = getattr(self, "_" + action)(now, arg)
+        events: Events = action(self, now, arg)
         if next_state is not self.state:
             self.state = next_state
             if next_state is State.TERMINATED:
                 self._deadlines.clear()
+                self._next = None
                 events.append(TransactionTerminated())
         return events
 
@@ -189,6 +207,7 @@ class Transaction:
             if deadline > now:
                 break
             del self._deadlines[name]
+            self._next = min(self._deadlines.values()) if self._deadlines else None
             events += self._fire("timer_" + name, deadline)
         return events
 
@@ -205,8 +224,16 @@ class Transaction:
 
     # -- helpers for the tables ---------------------------------------------
     def _set(self, name: str, deadline: float) -> None:
-        self._deadlines[name] = deadline
+        d = self._deadlines
+        d[name] = deadline
+        nxt = self._next
+        if nxt is None or deadline < nxt or len(d) == 1:
+            self._next = deadline
+        else:
+            self._next = min(d.values())
 
     def _cancel(self, *names: str) -> None:
+        d = self._deadlines
         for name in names:
-            self._deadlines.pop(name, None)
+            d.pop(name, None)
+        self._next = min(d.values()) if d else None

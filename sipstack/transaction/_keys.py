@@ -68,7 +68,7 @@ def merge_key(request: Request) -> tuple[str, str, int, str] | None:
     CSeq.  A second request with the same merge key but another transaction
     key arrived over another path: answer it 482 Loop Detected (§8.2.2.2).
     """
-    if request.to_addr.tag is not None:
+    if request.to_tag is not None:
         return None
     cseq = request.cseq
     return (request.from_addr.tag or "", request.call_id, cseq.seq, cseq.method)

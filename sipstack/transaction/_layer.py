@@ -55,7 +55,7 @@ ClientTransaction = ClientInviteTransaction | ClientNonInviteTransaction
 ServerTransaction = ServerInviteTransaction | ServerNonInviteTransaction
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outgoing:
     """Hand ``message`` to the transport."""
 
@@ -65,7 +65,7 @@ class Outgoing:
     transaction: Transaction | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestReceived:
     """A new request for the TU, with the server transaction to answer it on."""
 
@@ -73,7 +73,7 @@ class RequestReceived:
     transaction: ServerTransaction
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseReceived:
     """A response for the TU, from one of its client transactions."""
 
@@ -81,7 +81,7 @@ class ResponseReceived:
     transaction: ClientTransaction
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TransactionFailed:
     """A client transaction ended without a final response: ``reason`` is
     ``"timeout"`` (treat as 408) or ``"transport"`` (treat as 503)."""
@@ -90,7 +90,7 @@ class TransactionFailed:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AckReceived:
     """An ACK that matched no INVITE server transaction: the ACK for a 2xx,
     which belongs to the dialog (§17.2.3)."""
@@ -98,7 +98,7 @@ class AckReceived:
     ack: Request
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CancelReceived:
     """A CANCEL matched an INVITE still in progress; it was answered 200 and
     the INVITE 487 (§9.2).  The TU should stop ringing."""
@@ -107,7 +107,7 @@ class CancelReceived:
     transaction: ServerTransaction
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StrayResponse:
     """A response that matches no client transaction (§18.1.2): dropped by a
     UA, forwarded statelessly by a proxy."""
@@ -274,6 +274,7 @@ class TransactionLayer:
         stopped silently); a retransmission starts a new transaction."""
         tx.state = State.TERMINATED
         tx._deadlines.clear()
+        tx._next = None
         self._forget(tx)
 
     def active(self) -> int:

@@ -189,11 +189,10 @@ def stamp_via(request: Request, source: tuple[str, int]) -> tuple[str, int] | No
     without), or None when the Via names a ``maddr``.
     """
     via = request.top_via
-    params = via.params
-    rport = "rport" in params
+    rport = via.rport_requested
     src_host, src_port = source
     host = via.host
-    if params.get("maddr") is not None:
+    if via.maddr is not None:
         reply = None
     elif rport:
         reply = source

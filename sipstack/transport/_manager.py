@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import ssl
 from collections import Counter
 from collections.abc import Callable
@@ -120,7 +119,7 @@ class TransportManager:
 
     # -- receiving ----------------------------------------------------------
     def _datagram(self, sock: UdpSocket, data: bytes, addr: tuple[str, int]) -> None:
-        if not data.strip(b"\r\n\x00"):
+        if data[:1] in (b"\r", b"\n", b"\x00") and not data.strip(b"\r\n\x00"):
             return  # keep-alive
         reply_to = None
         try:
@@ -159,12 +158,20 @@ class TransportManager:
     # -- sending ------------------------------------------------------------
     def send_datagram(self, data: bytes, host: str, port: int) -> Flow:
         """Send over the UDP socket of the address family of ``host`` (an IP
-        literal)."""
+        literal); returns the flow it took."""
+        udp = self._udp_for(host)
+        udp.sendto(data, (host, port))
+        return Flow("UDP", udp.local, (host, port))
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        """:meth:`send_datagram` without the flow (the answering path)."""
+        self._udp_for(addr[0]).sendto(data, addr)
+
+    def _udp_for(self, host: str) -> UdpSocket:
         v6 = ":" in host
         for udp in self._udp:
-            if (udp.family == socket.AF_INET6) == v6:
-                udp.sendto(data, (host, port))
-                return Flow("UDP", udp.local, (host, port))
+            if udp.v6 == v6:
+                return udp
         raise OSError(f"no UDP socket for {'IPv6' if v6 else 'IPv4'}")
 
     def connection(self, transport: str, host: str, port: int) -> Connection | None:

@@ -76,7 +76,12 @@ class Connection(asyncio.Protocol):
                 self.manager._inbound(event, self)
             if self.closed:
                 return
-        self.partial_since = (self.partial_since or now) if self.framer.buffered else 0.0
+        if not self.framer.buffered:
+            self.partial_since = 0.0
+        elif events or not self.partial_since:
+            # A message completed in this read, so what is buffered now
+            # started now: a busy pipelined connection is not stalled.
+            self.partial_since = now
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True

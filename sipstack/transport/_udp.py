@@ -29,7 +29,7 @@ _RCVBUF = 4 << 20
 class UdpSocket:
     """One bound UDP socket; every datagram read goes to ``on_datagram``."""
 
-    __slots__ = ("_batch", "_buf", "_loop", "_on_datagram", "_sock", "_view", "local")
+    __slots__ = ("_batch", "_buf", "_loop", "_on_datagram", "_sock", "_view", "local", "v6")
 
     def __init__(
         self,
@@ -60,6 +60,8 @@ class UdpSocket:
         self._view = memoryview(self._buf)
         addr = sock.getsockname()
         self.local: tuple[str, int] = (addr[0], addr[1])
+        #: Whether this is an IPv6 socket.
+        self.v6 = family == socket.AF_INET6
         loop.add_reader(sock.fileno(), self._readable)
 
     @property
