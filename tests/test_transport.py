@@ -370,19 +370,10 @@ def test_parse_listen_rejects(text: str) -> None:
     [
         pytest.param(
             "udp:127.0.0.1:²",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: a port that str.isdigit() accepts but int() does not raises a "
-                "plain ValueError, not SIPUsageError",
-            ),
             id="superscript-digit",
         ),
         pytest.param(
             "tls:[::1:5061",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: an unbalanced IPv6 bracket is accepted as the host '[::1'",
-            ),
             id="unbalanced-bracket",
         ),
     ],
@@ -747,11 +738,6 @@ def test_stamp_via_reply_agrees_with_destination_for_response(
     assert (dest.host, dest.port) == reply
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a received= the sender wrote itself survives stamping when the sent-by host "
-    "matches the source, so destination_for_response disagrees with the reply address",
-)
 def test_stamp_via_does_not_trust_a_received_from_the_sender() -> None:
     req = _parsed("Via: SIP/2.0/TCP 192.0.2.7:5070;branch=z9hG4bKa;received=203.0.113.66")
     reply = stamp_via(req, ("192.0.2.7", 40000))
@@ -927,11 +913,6 @@ async def test_udp_too_large_for_limits_is_answered_513(
     assert sink.items == [] and manager.stats["bad_datagrams"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: error_response only reads request lines ending in SIP/2.0, so a SIP/3.0 "
-    "request is dropped instead of answered 505",
-)
 async def test_udp_unsupported_version_is_answered_505(
     make_manager: MakeManager, peers: Peers
 ) -> None:
@@ -1314,11 +1295,6 @@ async def test_concurrent_connects_share_the_failure(make_manager: MakeManager) 
         assert client.connections == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: cancelling the caller that started a shared connect() cancels every other "
-    "caller waiting on the same attempt",
-)
 async def test_cancelling_one_connect_does_not_cancel_the_others(
     make_manager: MakeManager, peers: Peers
 ) -> None:
@@ -1383,11 +1359,6 @@ async def test_idle_timeout_closes_an_idle_connection(
     assert manager.connections == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the sweeper is armed only by listen(), so a manager that only connects out "
-    "never closes idle or stalled connections",
-)
 async def test_idle_timeout_applies_to_a_manager_without_listeners(
     make_manager: MakeManager, peers: Peers
 ) -> None:

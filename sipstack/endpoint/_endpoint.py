@@ -29,7 +29,15 @@ from types import TracebackType
 from typing import Self
 
 from ..errors import SIPParseError, SIPUsageError
-from ..message import Request, Response, error_response, make_response, new_branch, new_tag
+from ..message import (
+    Request,
+    Response,
+    error_response,
+    make_response,
+    new_branch,
+    new_tag,
+    parse,
+)
 from ..transaction import (
     DEFAULT_TIMERS,
     AckReceived,
@@ -38,6 +46,8 @@ from ..transaction import (
     Outgoing,
     RequestReceived,
     ResponseReceived,
+    ServerInviteTransaction,
+    ServerNonInviteTransaction,
     ServerTransaction,
     State,
     StrayResponse,
@@ -239,7 +249,7 @@ class Endpoint:
         decorator (``@ep.route("MESSAGE")``)."""
 
         def register(h: Handler) -> Handler:
-            if method in ("CANCEL",):
+            if method.upper() == "CANCEL":
                 raise SIPUsageError("CANCEL is answered by the transaction layer")
             self.handlers[method.upper()] = h
             return h
@@ -295,7 +305,9 @@ class Endpoint:
                 log.info("%d transactions still running at shutdown", self.layer.active())
         for tx in self.layer.server_transactions():
             if tx.state in (State.TRYING, State.PROCEEDING):
-                self._respond(tx, make_response(tx.request, 503, to_tag=new_tag()))
+                incoming = self._invites.get(tx)
+                tag = incoming.to_tag if incoming is not None else self.layer.to_tag(tx)
+                self._respond(tx, make_response(tx.request, 503, to_tag=tag))
         for ctx in self.layer.client_transactions():
             pending = ctx.context
             if isinstance(pending, _Pending) and not pending.future.done():
@@ -354,7 +366,13 @@ class Endpoint:
             if cseq_method != msg.method:
                 self._bad_request(msg, flow, SIPParseError("CSeq method does not match"))
                 return
-            if self._closing and msg.method not in ("ACK", "CANCEL"):
+            if (
+                self._closing
+                and msg.method not in ("ACK", "CANCEL")
+                and not self.layer.has_server_transaction(msg)
+            ):
+                # A retransmission of a request still being handled goes on
+                # to its transaction; only new work is turned away.
                 self._stateless(
                     make_response(msg, 503, to_tag=new_tag(), headers=[("Retry-After", "5")]), flow
                 )
@@ -476,20 +494,25 @@ class Endpoint:
             return
         reply = error_response(bytes(msg), exc)
         if reply is not None:
-            self._stateless_bytes(reply, msg, flow)
+            answer = parse(reply)
+            assert isinstance(answer, Response)
+            self._stateless(answer, flow)
 
     # -- responses ----------------------------------------------------------
     def _respond(self, tx: ServerTransaction, response: Response) -> None:
+        if response.status >= 200:
+            self._invites.pop(tx, None)
         if self._hooks:
             flow = tx.context if isinstance(tx.context, Flow) else None
             if not self._run_hooks(HookPoint.TU_OUT, response, flow, "out"):
+                if response.status >= 200:
+                    # The final answer was stopped: nothing more will be
+                    # sent, so the transaction must not wait for it.
+                    self.layer.discard(tx)
+                    self._notify_done(tx, None)
                 return
         assert self._loop is not None
         self._dispatch(self.layer.send_response(tx, response, self._loop.time()))
-        if response.status >= 200:
-            self._invites.pop(tx, None)
-            if self._hooks:
-                self._notify_done(tx, response)
 
     def _send(self, event: Outgoing, inbound: Flow | None) -> None:
         message, tx = event.message, event.transaction
@@ -497,25 +520,32 @@ class Endpoint:
             flow = tx.context if tx is not None else inbound
             if not isinstance(flow, Flow):
                 return
-            if self._hooks and not self._run_hooks(
-                HookPoint.WIRE_OUT, message, flow, "out", event.retransmission
+            self._stateless(message, flow, event.retransmission)
+            if (
+                self._hooks
+                and tx is not None
+                and message.status >= 200
+                and not event.retransmission
+                and isinstance(tx, ServerInviteTransaction | ServerNonInviteTransaction)
             ):
-                return
-            self._stateless(message, flow)
+                self._notify_done(tx, message)
         else:
             assert tx is not None
             pending = tx.context
             assert isinstance(pending, _Pending)
             self._send_request(message, tx, pending, event.retransmission)
 
-    def _stateless(self, response: Response, flow: Flow) -> None:
-        """Send a response back along ``flow`` (§18.2.2)."""
-        self._stateless_bytes(bytes(response), response, flow)
-
-    def _stateless_bytes(self, data: bytes, message: Request | Response, flow: Flow) -> None:
+    def _stateless(self, message: Response, flow: Flow, retransmission: bool = False) -> None:
+        """Send a response back along ``flow`` (§18.2.2), past the WIRE_OUT
+        hooks."""
         transports = self._transports
         if transports is None:
             return
+        if self._hooks and not self._run_hooks(
+            HookPoint.WIRE_OUT, message, flow, "out", retransmission
+        ):
+            return
+        data = bytes(message)
         try:
             if flow.transport == "UDP":
                 reply_to = flow.reply_to
@@ -595,9 +625,10 @@ class Endpoint:
             dest = Destination(dest.transport, await self._resolve(dest), dest.port)
         if "Via" not in request.headers:
             dest = self._add_via(request, dest)
-        if self._hooks and not self._run_hooks(HookPoint.WIRE_OUT, request, None, "out"):
+        flow = self._flow_to(dest, None) or await self._connect(dest, server_name)
+        if self._hooks and not self._run_hooks(HookPoint.WIRE_OUT, request, flow, "out"):
             return
-        await self.transports.send(bytes(request), dest, server_name=server_name)
+        self._write(bytes(request), flow)
 
     async def _resolve(self, dest: Destination) -> str:
         kind = socket.SOCK_DGRAM if dest.transport == "UDP" else socket.SOCK_STREAM
@@ -641,38 +672,60 @@ class Endpoint:
     def _send_request(
         self, request: Request, tx: Transaction, pending: _Pending, retransmission: bool
     ) -> None:
+        try:
+            flow = self._flow_to(pending.dest, pending.flow)
+        except OSError as exc:
+            self._transport_failed(tx, exc)
+            return
+        if flow is None:
+            self._spawn(self._connect_and_send(request, tx, pending, retransmission))
+            return
+        pending.flow = flow
         if self._hooks and not self._run_hooks(
-            HookPoint.WIRE_OUT, request, pending.flow, "out", retransmission
+            HookPoint.WIRE_OUT, request, flow, "out", retransmission
         ):
             return
-        transports = self.transports
-        dest = pending.dest
-        data = bytes(request)
-        if dest.transport == "UDP":
-            try:
-                pending.flow = transports.send_datagram(data, dest.host, dest.port)
-            except OSError as exc:
-                self._transport_failed(tx, exc)
-            return
-        conn = pending.flow.connection if pending.flow is not None else None
-        if conn is None or conn.closed:
-            conn = transports.connection(dest.transport, dest.host, dest.port)
-        if conn is not None:
-            try:
-                conn.write(data)
-                pending.flow = Flow(conn.transport_name, conn.local, conn.remote, conn)
-            except OSError as exc:
-                self._transport_failed(tx, exc)
-            return
-        self._spawn(self._connect_and_send(data, tx, pending))
-
-    async def _connect_and_send(self, data: bytes, tx: Transaction, pending: _Pending) -> None:
         try:
-            pending.flow = await self.transports.send(
-                data, pending.dest, server_name=pending.server_name
-            )
+            self._write(bytes(request), flow)
+        except OSError as exc:
+            self._transport_failed(tx, exc)
+
+    async def _connect_and_send(
+        self, request: Request, tx: Transaction, pending: _Pending, retransmission: bool
+    ) -> None:
+        try:
+            flow = await self._connect(pending.dest, pending.server_name)
+            pending.flow = flow
+            if self._hooks and not self._run_hooks(
+                HookPoint.WIRE_OUT, request, flow, "out", retransmission
+            ):
+                return
+            self._write(bytes(request), flow)
         except (OSError, SIPUsageError) as exc:
             self._transport_failed(tx, exc)
+
+    def _flow_to(self, dest: Destination, previous: Flow | None) -> Flow | None:
+        """The flow a message to ``dest`` takes without opening a
+        connection (the previous one while it is open), or None when a
+        connection must be opened first."""
+        if previous is not None and (previous.connection is None or not previous.connection.closed):
+            return previous
+        transports = self.transports
+        if dest.transport == "UDP":
+            udp = transports.udp_socket_for(dest.host)
+            return Flow("UDP", udp.local, (dest.host, dest.port))
+        conn = transports.connection(dest.transport, dest.host, dest.port)
+        return None if conn is None else Flow(conn.transport_name, conn.local, conn.remote, conn)
+
+    async def _connect(self, dest: Destination, server_name: str | None) -> Flow:
+        conn = await self.transports.connect(dest.transport, dest.host, dest.port, server_name)
+        return Flow(conn.transport_name, conn.local, conn.remote, conn)
+
+    def _write(self, data: bytes, flow: Flow) -> None:
+        if flow.connection is None:
+            self.transports.sendto(data, flow.remote)
+        else:
+            flow.connection.write(data)
 
     def _transport_failed(self, tx: Transaction, exc: BaseException) -> None:
         log.info("transport error: %s", exc)
@@ -684,6 +737,10 @@ class Endpoint:
         if not isinstance(pending, _Pending):
             return
         if self._hooks and not self._run_hooks(HookPoint.TU_IN, response, pending.flow, "in"):
+            if response.status >= 200 and not pending.future.done():
+                pending.future.set_result(
+                    _local_response(tx.request, 503, "a hook stopped the response")
+                )
             return
         if pending.on_response is not None:
             try:
@@ -742,7 +799,8 @@ class Endpoint:
         verdict = self._hook_verdict(point, message, flow, direction, retransmission)
         if verdict is None:
             return True
-        if isinstance(message, Request) and direction == "in" and flow is not None:
+        silent = isinstance(verdict, int) and verdict == 0
+        if isinstance(message, Request) and direction == "in" and flow is not None and not silent:
             self._stateless(_verdict_response(message, verdict), flow)
         return False
 

@@ -125,12 +125,7 @@ def make_response(
         line = h._first_line(key)
         if line is None:
             raise SIPUsageError(f"cannot answer a request without {key}")
-        if (
-            key == "to"
-            and to_tag is not None
-            and status != 100
-            and request.to_tag is None
-        ):
+        if key == "to" and to_tag is not None and status != 100 and request.to_tag is None:
             check_text("To tag", to_tag)
             line = f"{line};tag={to_tag}"
         keys.append(key)
@@ -171,7 +166,9 @@ _ECHO = {
     "cseq": "CSeq",
 }
 _ECHO_LINE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]{1,1024}")
-_REQUEST_LINE = re.compile(r"([A-Za-z]{1,32}) \S{1,4096} SIP/2\.0")
+# Any SIP version: a request from a newer one is answered 505 (§8.2.1 is
+# silent, but a response in our version tells the sender what we speak).
+_REQUEST_LINE = re.compile(r"([A-Za-z]{1,32}) \S{1,4096} SIP/[0-9]{1,3}\.[0-9]{1,3}", re.I)
 
 
 def error_response(data: bytes, error: SIPParseError) -> bytes | None:

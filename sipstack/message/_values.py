@@ -158,6 +158,9 @@ class Via:
     @property
     def received(self) -> str | None:
         """The ``received`` parameter (§18.2.1)."""
+        text = self._tight_ptext()
+        if text is not None and "received" not in text.lower():
+            return None
         return self.params.get("received")
 
     def _tight_ptext(self) -> str | None:

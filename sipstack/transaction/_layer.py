@@ -269,6 +269,17 @@ class TransactionLayer:
         except TransactionError:
             return []  # the state has nothing left to lose
 
+    def has_server_transaction(self, request: Request) -> bool:
+        """Whether ``request`` matches a live server transaction (it is a
+        retransmission, or an ACK/CANCEL for one)."""
+        return server_key(request) in self._servers
+
+    def to_tag(self, tx: ServerTransaction) -> str:
+        """The To tag for a response on ``tx``: the one already sent on it,
+        else one derived from the request (§8.2.6.2: every response of a
+        transaction carries the same tag)."""
+        return _tag(tx)
+
     def discard(self, tx: Transaction) -> None:
         """Forget ``tx`` without another message (a request an interceptor
         stopped silently); a retransmission starts a new transaction."""

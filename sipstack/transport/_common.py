@@ -174,8 +174,13 @@ def parse_listen(text: str) -> ListenSpec:
     (port 0 picks a free port)."""
     transport, sep, rest = text.partition(":")
     host, sep2, port = rest.rpartition(":")
-    if not sep or not sep2 or not host or not port.isdigit():
+    if not sep or not sep2 or not host or not (port.isascii() and port.isdigit()):
         raise SIPUsageError(f"listen address {text!r} is not TRANSPORT:HOST:PORT")
+    bracketed = host.startswith("[") or host.endswith("]")
+    if bracketed and not (host.startswith("[") and host.endswith("]") and is_ip(host)):
+        raise SIPUsageError(f"listen address {text!r}: bad IPv6 reference {host!r}")
+    if not bracketed and ":" in host:
+        raise SIPUsageError(f"listen address {text!r}: write an IPv6 address in brackets")
     return ListenSpec(transport.upper(), normalize_host(host), int(port))
 
 
@@ -198,7 +203,11 @@ def stamp_via(request: Request, source: tuple[str, int]) -> tuple[str, int] | No
         reply = source
     else:
         reply = (src_host, via.port or default_port(via.transport))
-    if not rport and (host == src_host or normalize_host(host) == src_host):
+    if (
+        not rport
+        and (host == src_host or normalize_host(host) == src_host)
+        and via.received in (None, src_host)
+    ):
         return reply
     request.set_top_via(via.stamped(src_host, src_port if rport else None))
     return reply

@@ -159,15 +159,17 @@ class TransportManager:
     def send_datagram(self, data: bytes, host: str, port: int) -> Flow:
         """Send over the UDP socket of the address family of ``host`` (an IP
         literal); returns the flow it took."""
-        udp = self._udp_for(host)
+        udp = self.udp_socket_for(host)
         udp.sendto(data, (host, port))
         return Flow("UDP", udp.local, (host, port))
 
     def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
         """:meth:`send_datagram` without the flow (the answering path)."""
-        self._udp_for(addr[0]).sendto(data, addr)
+        self.udp_socket_for(addr[0]).sendto(data, addr)
 
-    def _udp_for(self, host: str) -> UdpSocket:
+    def udp_socket_for(self, host: str) -> UdpSocket:
+        """The UDP socket that sends to ``host`` (by address family);
+        ``OSError`` when there is none."""
         v6 = ":" in host
         for udp in self._udp:
             if udp.v6 == v6:
@@ -190,16 +192,18 @@ class TransportManager:
             return conn
         pending = self._connecting.get(key)
         if pending is None:
-            pending = self.loop.create_future()
+            # The attempt is a task of its own, so a caller that gives up
+            # (is cancelled) does not cancel it for the others waiting.
+            pending = asyncio.ensure_future(self._open(transport, host, port, server_name))
             self._connecting[key] = pending
-            try:
-                pending.set_result(await self._open(transport, host, port, server_name))
-            except BaseException as exc:
-                pending.set_exception(exc)
-                pending.exception()  # retrieved: the other waiters see it through await
-            finally:
-                del self._connecting[key]
+            pending.add_done_callback(lambda f: self._connect_done(key, f))
         return await asyncio.shield(pending)
+
+    def _connect_done(self, key: ConnKey, fut: asyncio.Future[Connection]) -> None:
+        if self._connecting.get(key) is fut:
+            del self._connecting[key]
+        if not fut.cancelled():
+            fut.exception()  # retrieved: every waiter sees it through await
 
     async def _open(
         self, transport: str, host: str, port: int, server_name: str | None
@@ -254,6 +258,7 @@ class TransportManager:
             )
             return False
         self._all_conns.add(conn)
+        self._arm_sweeper()
         # The newest connection to an address wins: it is the one the peer
         # expects answers on.
         self._conns[(conn.transport_name, conn.remote[0], conn.remote[1])] = conn
