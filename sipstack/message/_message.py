@@ -261,10 +261,15 @@ class Message:
         """The message as bytes; an untouched parsed message gives back
         exactly the bytes it was parsed from."""
         raw = self._raw
-        if raw is not None and not self.headers._dirty:
+        h = self.headers
+        if raw is not None and not h._dirty:
             return raw
-        head = self._start_line() + "\r\n" + self.headers.serialize() + "\r\n"
-        return head.encode("utf-8", "surrogateescape") + self._body
+        head = self._start_line() + "\r\n" + h.serialize() + "\r\n"
+        raw = self._raw = head.encode("utf-8", "surrogateescape") + self._body
+        # Kept until the next change (every change marks the headers dirty
+        # or drops _raw), so a message sent twice is serialised once.
+        h._dirty = False
+        return raw
 
     __bytes__ = serialize
 

@@ -345,11 +345,6 @@ class TransactionLayer:
         if deadline is not None and deadline != tx._queued:
             tx._queued = deadline
             heapq.heappush(self._heap, (deadline, next(self._seq), tx))
-        if tx.state is State.COMPLETED and type(tx) is ServerNonInviteTransaction:
-            # Only the final response is needed from now on (Timer J, 32 s
-            # on UDP): drop the parsed views of the request, which would
-            # otherwise be most of what the garbage collector walks.
-            tx.request.headers._cache.clear()
         return out
 
     def _forget(self, tx: Transaction) -> None:
@@ -373,7 +368,7 @@ def _tag(tx: ServerTransaction) -> str:
     one the TU already used on this transaction, else one derived from the
     branch, so that the 200 to a CANCEL and the 487 carry the same tag
     (§9.2)."""
-    last = tx._last
+    last = tx._last if isinstance(tx, ServerInviteTransaction) else tx.last_response
     if last is not None and last.to_addr.tag:
         return last.to_addr.tag
     seed = f"{tx.request.top_via.branch}|{tx.request.call_id}".encode()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..message import Request, Response
+from ..message import Request, Response, parse
 from ._common import (
     DEFAULT_TIMERS,
     Events,
@@ -38,7 +38,16 @@ class ServerNonInviteTransaction(Transaction):
     >>> events = tx.receive_request(retransmission, now)
     """
 
-    __slots__ = ("_last", "request")
+    __slots__ = ("_last", "_last_raw", "_request", "_request_raw")
+
+    # In Completed, which lasts Timer J (32 s on UDP), the transaction keeps
+    # its request and its final response as bytes only: tens of thousands
+    # of completed transactions are then a few flat objects each instead of
+    # message trees the garbage collector has to walk.
+    _request: Request | None
+    _request_raw: bytes
+    _last: Response | None
+    _last_raw: bytes | None
 
     def __init__(
         self, request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
@@ -46,8 +55,29 @@ class ServerNonInviteTransaction(Transaction):
         if request.method in ("INVITE", "ACK"):
             raise ValueError(f"{request.method} does not use a non-INVITE server transaction")
         super().__init__(State.TRYING, reliable=reliable, timers=timers)
-        self.request = request
-        self._last: Response | None = None
+        self._request = request
+        self._request_raw = b""
+        self._last = None
+        self._last_raw = None
+
+    @property
+    def request(self) -> Request:
+        """The request this transaction answers."""
+        req = self._request
+        if req is None:
+            parsed = parse(self._request_raw)
+            assert isinstance(parsed, Request)
+            return parsed
+        return req
+
+    @property
+    def last_response(self) -> Response | None:
+        """The last response sent on this transaction."""
+        if self._last is None and self._last_raw is not None:
+            parsed = parse(self._last_raw)
+            assert isinstance(parsed, Response)
+            return parsed
+        return self._last
 
     def send_response(self, response: Response, now: float) -> Events:
         """The TU answers; a final response moves to Completed."""
@@ -64,12 +94,21 @@ class ServerNonInviteTransaction(Transaction):
         return [MessageToSend(response)]
 
     def _send_final(self, now: float, response: object) -> Events:
-        self._set("J", now + (0.0 if self.reliable else 64 * self.timers.t1))
-        return self._send(now, response)
+        events = self._send(now, response)
+        if self.reliable:
+            self._set("J", now)
+        else:
+            self._set("J", now + 64 * self.timers.t1)
+            assert isinstance(response, Response)
+            req = self.request
+            self._last_raw, self._request_raw = bytes(response), bytes(req)
+            self._last = self._request = None
+        return events
 
     def _resend(self, now: float, _: object) -> Events:
-        assert self._last is not None
-        return [MessageToSend(self._last, retransmission=True)]
+        last = self.last_response
+        assert last is not None
+        return [MessageToSend(last, retransmission=True)]
 
     _T, _P, _C, _X = State.TRYING, State.PROCEEDING, State.COMPLETED, State.TERMINATED
     TABLE: ClassVar[dict[tuple[State, str], tuple[str, State]]] = {
