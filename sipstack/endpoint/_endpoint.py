@@ -139,7 +139,7 @@ class IncomingRequest:
     def to_tag(self) -> str:
         """The To tag this endpoint uses in its responses to the request (the
         same on every response, so early and final dialogs match)."""
-        tag = self.request.to_addr.tag or self._tag
+        tag = self.request.to_tag or self._tag
         if tag is None:
             tag = self._tag = new_tag()
         return tag

@@ -89,6 +89,9 @@ REASON_PHRASES: dict[int, str] = {
 }  # fmt: skip
 
 _MISS = object()
+# Header parameters after a name-addr's '>' that are exactly one tag, as
+# nearly every From is written.
+_TAG_ONLY = re.compile(r"[ \t]*;[ \t]*[Tt][Aa][Gg][ \t]*=[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*")
 _MANDATORY = ("via", "from", "to", "call-id", "cseq")
 _MANDATORY_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq"}
 
@@ -324,6 +327,25 @@ class Message:
         return v if v is not None else self._required("to", _to)  # type: ignore[return-value]
 
     @property
+    def from_tag(self) -> str | None:
+        """The From tag.  A From in the usual ``... <uri>;params`` shape is
+        not parsed for it: only its parameters are read."""
+        h = self.headers
+        v = h._cache.get("from")
+        if v is None:
+            line = h._first_line("from")
+            if line is not None:
+                gt = line.rfind(">")
+                # No quote after the last '>': it closes the URI, not a
+                # display name or a quoted parameter.
+                if gt >= 0 and '"' not in line[gt:]:
+                    m = _TAG_ONLY.fullmatch(line, gt + 1)
+                    if m is not None:
+                        return m.group(1)
+            v = self.from_addr
+        return v.tag  # type: ignore[attr-defined,no-any-return]
+
+    @property
     def to_tag(self) -> str | None:
         """The To tag.  A To whose text cannot hold a tag is not parsed,
         which is the common case for requests outside a dialog."""
@@ -346,9 +368,18 @@ class Message:
         """Replace the topmost Via element (the other elements of its line
         and the other Via lines stay as they are)."""
         h = self.headers
-        first = h.get("Via") or ""
-        rest = split_commas(first)[1:] if "," in first else []
-        h.replace_first("Via", ", ".join([str(via), *rest]))
+        if "via" not in h._present:
+            h.add("Via", str(via))
+        else:
+            i = h._keys.index("via")
+            first = _value_of(h._lines[i])
+            rest = split_commas(first)[1:] if "," in first else []
+            # A Via's text is valid by construction (its parts were checked
+            # when it was parsed or built), so it is written as it is.
+            h._lines[i] = "Via: " + ", ".join([str(via), *rest])
+            h._cache.clear()
+            h._raws = None
+            h._dirty = True
         h._cache["via"] = via
 
     @property

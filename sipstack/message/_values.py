@@ -79,16 +79,25 @@ _RPORT_NAME = re.compile(r";rport(?:=|;|$)", re.I)
 _STAMP_PARAMS = re.compile(r";(?:received|rport)(?:=[^;]*)?(?=;|$)", re.I)
 
 
+_VIA_FAST = re.compile(
+    r"SIP/2\.0/(UDP|TCP|TLS|SCTP|WS|WSS|TLS-SCTP|DTLS) ([A-Za-z0-9_\-.]+)(?::([0-9]{1,5}))?"
+    r"((?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*)"
+)
+
+
 class Via:
     """One Via header element (RFC 3261 §20.42, RFC 3581 rport); immutable."""
 
-    __slots__ = ("_host", "_params", "_port", "_protocol", "_ptext", "_raw", "_transport")
+    __slots__ = ("_host", "_params", "_port", "_protocol", "_ptext", "_raw", "_tight", "_transport")
     _raw: str | None
     # A parsed Via keeps its parameter text and parses it on first use of
     # .params (the branch alone has a fast path): most readers want only
     # the top Via's branch and sent-by.
     _params: Params | None
     _ptext: str
+    # True when _ptext is known to be plain ";name=value" text (see
+    # _tight_ptext), so string checks on it need no further validation.
+    _tight: bool
 
     host: str = _ro("_host", "The sent-by host (IPv6 references keep their brackets).")
     port: int | None = _ro("_port", "The sent-by port (None when absent).")
@@ -121,6 +130,7 @@ class Via:
             raise SIPUsageError("params must be a Params")
         self._host, self._port, self._transport = host, port, transport.upper()
         self._params, self._protocol, self._raw, self._ptext = params, protocol, None, ""
+        self._tight = False
 
     @classmethod
     def _parsed(
@@ -129,6 +139,7 @@ class Via:
         self = object.__new__(cls)
         self._host, self._port, self._transport = host, port, transport
         self._params, self._ptext, self._protocol, self._raw = None, ptext, protocol, raw
+        self._tight = False
         return self
 
     def __repr__(self) -> str:
@@ -167,7 +178,8 @@ class Via:
         """The parameter text when it has not been split yet and is in the
         plain ``;name=value`` shape: then simple string checks on it give
         the same answers as the parsed parameters."""
-        if self._params is None and _PARAMS_TIGHT.fullmatch(self._ptext):
+        if self._params is None and (self._tight or _PARAMS_TIGHT.fullmatch(self._ptext)):
+            self._tight = True
             return self._ptext
         return None
 
@@ -218,9 +230,11 @@ class Via:
             ptext = _STAMP_PARAMS.sub("", text) + f";received={received}"
             if rport is not None:
                 ptext += f";rport={rport}"
-            return Via._parsed(
+            via = Via._parsed(
                 self._host, self._port, self._transport, ptext, self._protocol, head + ptext
             )
+            via._tight = True
+            return via
         items = [(n, v) for n, v in self.params if n.lower() not in ("received", "rport")]
         items.append(("received", received))
         if rport is not None:
@@ -270,6 +284,16 @@ def parse_via_lazy(text: str) -> Via:
     """Parse one via-parm up to its sent-by; the parameters are parsed (and
     any error in them raised) when first read."""
     value = text.strip(" \t")
+    m = _VIA_FAST.fullmatch(value)
+    if m is not None:
+        # The usual shape, "SIP/2.0/UDP host[:port];plain=params", in one match.
+        transport, host, port_text, ptext = m.groups()
+        if host[0] != "." and ".." not in host:
+            tight_port = None if port_text is None else int(port_text)
+            if tight_port is None or tight_port <= 65535:
+                via = Via._parsed(host, tight_port, transport, ptext, "SIP/2.0", value)
+                via._tight = True
+                return via
     if value[:8] == "SIP/2.0/":
         # The common shape, "SIP/2.0/UDP host[:port][;params]", without the regex.
         sp = value.find(" ", 8)

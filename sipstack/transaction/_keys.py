@@ -71,4 +71,4 @@ def merge_key(request: Request) -> tuple[str, str, int, str] | None:
     if request.to_tag is not None:
         return None
     cseq = request.cseq
-    return (request.from_addr.tag or "", request.call_id, cseq.seq, cseq.method)
+    return (request.from_tag or "", request.call_id, cseq.seq, cseq.method)

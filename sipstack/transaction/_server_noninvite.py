@@ -41,9 +41,9 @@ class ServerNonInviteTransaction(Transaction):
     __slots__ = ("_last", "_last_raw", "_request", "_request_raw")
 
     # In Completed, which lasts Timer J (32 s on UDP), the transaction keeps
-    # its request and its final response as bytes only: tens of thousands
-    # of completed transactions are then a few flat objects each instead of
-    # message trees the garbage collector has to walk.
+    # its request (as received) and its final response as bytes only: tens
+    # of thousands of completed transactions are then a few flat objects
+    # each instead of message trees the garbage collector has to walk.
     _request: Request | None
     _request_raw: bytes
     _last: Response | None
@@ -101,7 +101,11 @@ class ServerNonInviteTransaction(Transaction):
             self._set("J", now + 64 * self.timers.t1)
             assert isinstance(response, Response)
             req = self.request
-            self._last_raw, self._request_raw = bytes(response), bytes(req)
+            # The bytes the request arrived as are already at hand (a
+            # transport's Via stamp is left out); a request built locally
+            # is serialised.
+            self._request_raw = req._raw if req._raw is not None else bytes(req)
+            self._last_raw = bytes(response)
             self._last = self._request = None
         return events
 
