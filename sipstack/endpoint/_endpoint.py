@@ -155,7 +155,7 @@ class IncomingRequest:
     ) -> Response:
         """Build the response (RFC 3261 §8.2.6, Record-Route copied for
         dialog-creating requests) and send it; returns it."""
-        method = self.request.method
+        method = self.request._method
         response = make_response(
             self.request,
             status,
@@ -363,12 +363,12 @@ class Endpoint:
             except SIPParseError as exc:
                 self._bad_request(msg, flow, exc)
                 return
-            if cseq_method != msg.method:
+            if cseq_method != msg._method:
                 self._bad_request(msg, flow, SIPParseError("CSeq method does not match"))
                 return
             if (
                 self._closing
-                and msg.method not in ("ACK", "CANCEL")
+                and msg._method not in ("ACK", "CANCEL")
                 and not self.layer.has_server_transaction(msg)
             ):
                 # A retransmission of a request still being handled goes on
@@ -424,18 +424,19 @@ class Endpoint:
             if verdict is not None:
                 self._answer_verdict(incoming, verdict)
                 return
-        handler = self.handlers.get(request.method)
+        method = request._method
+        handler = self.handlers.get(method)
         if handler is None:
             self._default(incoming)
             return
-        if request.method == "INVITE":
+        if method == "INVITE":
             self._invites[tx] = incoming
         try:
             result = handler(incoming)
         except Exception:
             self._handler_failed(incoming)
             return
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             task = asyncio.ensure_future(self._await_handler(incoming, result))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -453,7 +454,7 @@ class Endpoint:
         self._handler_done(incoming)
 
     def _handler_done(self, incoming: IncomingRequest) -> None:
-        if incoming.request.method != "INVITE" and not incoming.answered:
+        if incoming.request._method != "INVITE" and not incoming.answered:
             log.warning("%s handler returned without answering; sent 500", incoming.request.method)
             self.stats["unanswered"] += 1
             incoming.respond(500, "Handler Did Not Answer")

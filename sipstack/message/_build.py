@@ -7,8 +7,9 @@ import secrets
 from collections.abc import Iterable
 
 from ..errors import SIPParseError, SIPUsageError
+from . import _abnf
 from ._address import Address, parse_address
-from ._headers import Headers, check_text
+from ._headers import Headers
 from ._lex import quote
 from ._message import Request, Response
 from ._uri import URI
@@ -126,7 +127,8 @@ def make_response(
         if line is None:
             raise SIPUsageError(f"cannot answer a request without {key}")
         if key == "to" and to_tag is not None and status != 100 and request.to_tag is None:
-            check_text("To tag", to_tag)
+            if not _abnf.TOKEN.fullmatch(to_tag):
+                raise SIPUsageError(f"To tag {to_tag!r} is not a token")
             line = f"{line};tag={to_tag}"
         keys.append(key)
         lines.append(line)

@@ -743,8 +743,9 @@ class Response(Message):
         if not isinstance(status, int) or not 100 <= status <= 699:
             raise SIPUsageError(f"status {status!r} is not in 100..699")
         if reason is None:
-            reason = REASON_PHRASES.get(status, "")
-        check_text("reason phrase", reason)
+            reason = REASON_PHRASES.get(status, "")  # known good text
+        else:
+            check_text("reason phrase", reason)
         self._status, self._reason = status, reason
 
     @property

@@ -46,7 +46,7 @@ def server_key(request: Request, method: str | None = None) -> ServerKey:
     transaction a CANCEL cancels (§9.2).
     """
     via = request.top_via
-    m = method or ("INVITE" if request.method == "ACK" else request.method)
+    m = method or ("INVITE" if request._method == "ACK" else request._method)
     branch = via.branch
     if branch is not None and branch.startswith(MAGIC_COOKIE):
         return ("3261", branch, _sent_by(via), m)

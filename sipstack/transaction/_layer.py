@@ -205,8 +205,9 @@ class TransactionLayer:
                 return []
         key = server_key(message)
         tx = self._servers.get(key)
+        method = message._method
         if tx is not None:
-            if message.method == "ACK" and tx.state is State.ACCEPTED:
+            if method == "ACK" and tx.state is State.ACCEPTED:
                 # An ACK for the 2xx reusing the INVITE's branch: the dialog's.
                 return [AckReceived(message)]
             try:
@@ -214,12 +215,12 @@ class TransactionLayer:
             except TransactionError as exc:
                 log.info("dropped a request its transaction cannot take: %s", exc)
                 return []
-        if message.method == "ACK":
+        if method == "ACK":
             return [AckReceived(message)]
-        if len(self) >= self.max_transactions:
+        if len(self._clients) + len(self._servers) >= self.max_transactions:
             # Overload: answer statelessly rather than grow without bound.
             return [Outgoing(make_response(message, 503, headers=[("Retry-After", "5")]))]
-        if message.method == "CANCEL":
+        if method == "CANCEL":
             return self._cancel(message, key, now, reliable, context)
         mkey = merge_key(message)
         if mkey is not None:
@@ -230,13 +231,15 @@ class TransactionLayer:
             self._merge[mkey] = key
         tx = self._new_server(message, key, reliable, context)
         tx._key = (key, mkey)
-        events = self._after(tx, tx.start(now) if isinstance(tx, ServerInviteTransaction) else [])
-        return [RequestReceived(message, tx), *events]
+        if method != "INVITE":
+            return [RequestReceived(message, tx)]
+        assert isinstance(tx, ServerInviteTransaction)
+        return [RequestReceived(message, tx), *self._after(tx, tx.start(now))]
 
     def _new_server(
         self, request: Request, key: ServerKey, reliable: bool, context: object
     ) -> ServerTransaction:
-        cls = ServerInviteTransaction if request.method == "INVITE" else ServerNonInviteTransaction
+        cls = ServerInviteTransaction if request._method == "INVITE" else ServerNonInviteTransaction
         tx = cls(request, reliable=reliable, timers=self.timers)
         tx.context = context
         self._servers[key] = tx
