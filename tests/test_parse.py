@@ -2042,6 +2042,36 @@ def test_new_identifiers():
     assert new_call_id() != new_call_id()
 
 
+def test_tags_stay_unique_across_pool_refills_threads_and_fork():
+    import os
+    import threading
+
+    # More than one 4 KiB refill of the random pool, from several threads.
+    seen: list[str] = []
+
+    def take() -> None:
+        seen.extend(new_tag() for _ in range(2000))
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(seen) == 8000 and len(set(seen)) == 8000
+    if not hasattr(os, "fork"):
+        return
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next tag must not be the parent's
+        os.write(w, new_tag().encode())
+        os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    child = os.read(r, 64).decode()
+    os.close(r)
+    assert child and child != new_tag()
+
+
 def request_for_response():
     return parse(
         b"INVITE sip:bob@biloxi.com SIP/2.0\r\n"

@@ -102,6 +102,8 @@ KNOWN_METHODS = frozenset(
 _DIALOG_CREATING = frozenset({"INVITE", "SUBSCRIBE", "REFER", "NOTIFY"})
 
 Handler = Callable[["IncomingRequest"], Awaitable[None] | None]
+# Server transaction states in which the TU still owes a final response.
+_UNANSWERED = (State.TRYING, State.PROCEEDING)
 
 
 class IncomingRequest:
@@ -130,10 +132,7 @@ class IncomingRequest:
     @property
     def answered(self) -> bool:
         """Whether a final response was sent."""
-        return self._final is not None or self.transaction.state not in (
-            State.TRYING,
-            State.PROCEEDING,
-        )
+        return self._final is not None or self.transaction.state not in _UNANSWERED
 
     @property
     def to_tag(self) -> str:
@@ -166,14 +165,17 @@ class IncomingRequest:
             content_type=content_type,
             copy_record_route=method in _DIALOG_CREATING and 100 < status < 300,
         )
-        self.send(response)
+        self._send(response, status)
         return response
 
     def send(self, response: Response) -> None:
         """Send a response built by the caller."""
-        if self.answered:
+        self._send(response, response.status)
+
+    def _send(self, response: Response, status: int) -> None:
+        if self._final is not None or self.transaction.state not in _UNANSWERED:
             raise SIPUsageError(f"{self.request.method} was already answered")
-        if response.status >= 200:
+        if status >= 200:
             self._final = response
         self.endpoint._respond(self.transaction, response)
 
@@ -411,7 +413,11 @@ class Endpoint:
                     self.on_stray_response(event.response, flow)
                 else:
                     log.debug("dropped a response that matches no transaction")
-        self._schedule()
+        heap = self.layer._heap
+        # Most events add deadlines later than the wake-up already set
+        # (Timer J of a new transaction): only an earlier one reschedules.
+        if heap and (self._timer is None or heap[0][0] < self._timer_at):
+            self._schedule()
         if self._drained is not None and not self.layer.active():
             self._drained.set()
 

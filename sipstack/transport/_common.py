@@ -127,7 +127,7 @@ class Flow:
     for streams the connection it arrived on (RFC 5626 calls this a flow).
     Responses to a request go back along its flow (§18.2.2)."""
 
-    __slots__ = ("connection", "local", "remote", "reply_to", "transport")
+    __slots__ = ("connection", "local", "reliable", "remote", "reply_to", "transport")
 
     def __init__(
         self,
@@ -138,17 +138,14 @@ class Flow:
         reply_to: tuple[str, int] | None = None,
     ) -> None:
         self.transport = transport
+        #: Whether the transport is a stream (no retransmissions).
+        self.reliable = transport in RELIABLE
         self.local = local
         self.remote = remote
         self.connection = connection
         #: Where responses to a request that came as a datagram go
         #: (§18.2.2, worked out from its Via on arrival).
         self.reply_to = reply_to
-
-    @property
-    def reliable(self) -> bool:
-        """Whether the transport is a stream (no retransmissions)."""
-        return self.transport in RELIABLE
 
     def __repr__(self) -> str:
         return f"Flow({self.transport} {self.local} <-> {self.remote})"
