@@ -17,11 +17,11 @@ default 501.  aiovoip is asyncio-native, so it also runs on uvloop.  Prints
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from typing import Any
 
 import aiovoip  # type: ignore[import-untyped]
+import uas_cli
 
 
 async def on_message(request: Any, message: Any) -> None:
@@ -54,18 +54,8 @@ async def serve(host: str, port: int) -> None:
 
 
 def main() -> None:
-    """Parse the command line and run the application on asyncio or uvloop."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
-    args = parser.parse_args()
-    if args.uvloop:
-        import uvloop
-
-        uvloop.run(serve(args.host, args.port))
-    else:
-        asyncio.run(serve(args.host, args.port))
+    """Parse the command line and serve on asyncio or uvloop."""
+    uas_cli.run(serve, __doc__ or "")
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ so it bounds from above what any Python stack can reach on this loop.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import os
 from typing import cast
+
+import uas_cli
 
 ECHOED = frozenset({b"via", b"v", b"from", b"f", b"to", b"t", b"call-id", b"i", b"cseq"})
 """Lower-cased header names copied from the request into the response."""
@@ -67,18 +68,8 @@ async def serve(host: str, port: int) -> None:
 
 
 def main() -> None:
-    """Parse the command line and run the responder on asyncio or uvloop."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
-    args = parser.parse_args()
-    if args.uvloop:
-        import uvloop
-
-        uvloop.run(serve(args.host, args.port))
-    else:
-        asyncio.run(serve(args.host, args.port))
+    """Parse the command line and serve on asyncio or uvloop."""
+    uas_cli.run(serve, __doc__ or "")
 
 
 if __name__ == "__main__":

@@ -23,10 +23,11 @@ receives to stderr, which would measure the terminal, not the stack.  Prints
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import Any
+
+import uas_cli
 
 
 def recv_request(req: Any, sip_t: Any) -> tuple[Any, None, None]:
@@ -38,11 +39,7 @@ def recv_request(req: Any, sip_t: Any) -> tuple[Any, None, None]:
 
 def main() -> None:
     """Parse the command line, start sippy's transaction manager and run its loop."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--uvloop", action="store_true", help="refused: sippy runs no asyncio loop")
-    args = parser.parse_args()
+    args = uas_cli.arguments(__doc__ or "", "refused: sippy runs no asyncio loop")
     if args.uvloop:
         sys.exit("uas_sippy: sippy has its own event dispatcher (ED2) and threads, not asyncio")
 

@@ -13,9 +13,10 @@ of transactions it still holds.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import signal
+
+import uas_cli
 
 from sipstack.endpoint import Endpoint, IncomingRequest
 
@@ -39,18 +40,8 @@ async def serve(host: str, port: int) -> None:
 
 
 def main() -> None:
-    """Parse the command line and serve."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
-    args = parser.parse_args()
-    if args.uvloop:
-        import uvloop
-
-        uvloop.run(serve(args.host, args.port))
-    else:
-        asyncio.run(serve(args.host, args.port))
+    """Parse the command line and serve on asyncio or uvloop."""
+    uas_cli.run(serve, __doc__ or "")
 
 
 if __name__ == "__main__":

@@ -598,16 +598,8 @@ class Endpoint:
         """
         if self._closing:
             raise SIPUsageError("the endpoint is closing")
-        transports = self.transports
-        loop = transports.loop
-        if dest is None:
-            dest = destination_for_request(request)
-        server_name = None
-        if not is_ip(dest.host):
-            server_name = dest.host
-            dest = Destination(dest.transport, await self._resolve(dest), dest.port)
-        if "Via" not in request.headers:
-            dest = self._add_via(request, dest)
+        loop = self.transports.loop
+        dest, server_name = await self._next_hop(request, dest)
         if self._hooks and not self._run_hooks(HookPoint.TU_OUT, request, None, "out"):
             return _local_response(request, 503, "stopped by a hook")
         future: asyncio.Future[Response] = loop.create_future()
@@ -624,6 +616,17 @@ class Endpoint:
     async def send_stateless(self, request: Request, dest: Destination | None = None) -> None:
         """Send a request outside any transaction (the ACK for a 2xx,
         §13.2.2.4); a top Via is added when missing."""
+        dest, server_name = await self._next_hop(request, dest)
+        flow = self._flow_to(dest, None) or await self._connect(dest, server_name)
+        if self._hooks and not self._run_hooks(HookPoint.WIRE_OUT, request, flow, "out"):
+            return
+        self._write(bytes(request), flow)
+
+    async def _next_hop(
+        self, request: Request, dest: Destination | None
+    ) -> tuple[Destination, str | None]:
+        """Where ``request`` goes (an IP address) and the name a TLS peer
+        must prove; the top Via is added when the request has none."""
         if dest is None:
             dest = destination_for_request(request)
         server_name = None
@@ -632,10 +635,7 @@ class Endpoint:
             dest = Destination(dest.transport, await self._resolve(dest), dest.port)
         if "Via" not in request.headers:
             dest = self._add_via(request, dest)
-        flow = self._flow_to(dest, None) or await self._connect(dest, server_name)
-        if self._hooks and not self._run_hooks(HookPoint.WIRE_OUT, request, flow, "out"):
-            return
-        self._write(bytes(request), flow)
+        return dest, server_name
 
     async def _resolve(self, dest: Destination) -> str:
         kind = socket.SOCK_DGRAM if dest.transport == "UDP" else socket.SOCK_STREAM

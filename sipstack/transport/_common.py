@@ -107,6 +107,13 @@ def host_for_via(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+def _check_transport_port(transport: str, port: int, lowest: int) -> None:
+    if transport not in TRANSPORTS:
+        raise SIPUsageError(f"unsupported transport {transport!r}")
+    if not lowest <= port <= 65535:
+        raise SIPUsageError(f"port {port} out of range")
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
     """Where to send: a transport, a host (name or IP) and a port."""
@@ -116,10 +123,7 @@ class Destination:
     port: int
 
     def __post_init__(self) -> None:
-        if self.transport not in TRANSPORTS:
-            raise SIPUsageError(f"unsupported transport {self.transport!r}")
-        if not 0 < self.port <= 65535:
-            raise SIPUsageError(f"port {self.port} out of range")
+        _check_transport_port(self.transport, self.port, 1)
 
 
 class Flow:
@@ -160,10 +164,7 @@ class ListenSpec:
     port: int
 
     def __post_init__(self) -> None:
-        if self.transport not in TRANSPORTS:
-            raise SIPUsageError(f"unsupported transport {self.transport!r}")
-        if not 0 <= self.port <= 65535:
-            raise SIPUsageError(f"port {self.port} out of range")
+        _check_transport_port(self.transport, self.port, 0)
 
 
 def parse_listen(text: str) -> ListenSpec:
