@@ -1058,6 +1058,31 @@ async def test_tcp_request_arrives_with_flow_and_stamped_via(
     assert msg.top_via.received == host and msg.top_via.rport == me[1]
 
 
+async def test_a_failing_receiver_does_not_end_the_connection(
+    make_manager: MakeManager, peers: Peers
+) -> None:
+    """An exception above the transport is logged; the next message on the
+    same connection still arrives."""
+    manager, sink = await make_manager()
+    calls = 0
+
+    def flaky(msg: Request | Response, flow: Flow) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug above the transport")
+        sink(msg, flow)
+
+    manager.on_message = flaky
+    listener = await manager.listen(ListenSpec("TCP", "127.0.0.1", 0))
+    _, writer = await peers.tcp(listener.local)
+    await write(writer, request(transport="TCP", call_id="first"))
+    await write(writer, request(transport="TCP", call_id="second"))
+    msg, flow = await sink.request()
+    assert msg.call_id == "second" and calls == 2
+    assert flow.connection is not None and not flow.connection.closed
+
+
 async def test_tcp_messages_split_at_any_byte_boundary(
     make_manager: MakeManager, peers: Peers
 ) -> None:

@@ -73,7 +73,12 @@ class Connection(asyncio.Protocol):
             elif isinstance(event, Pong):
                 pass
             else:
-                self.manager._inbound(event, self)
+                try:
+                    self.manager._inbound(event, self)
+                except Exception:
+                    # A failure above the transport must not take the
+                    # connection (and the messages after this one) down.
+                    log.exception("error handling a message from %s", self.remote)
             if self.closed:
                 return
         if not self.framer.buffered:
