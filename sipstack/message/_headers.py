@@ -184,6 +184,9 @@ class Headers:
         if key not in self._present:
             return []
         keys = self._keys
+        i = keys.index(key)
+        if keys.count(key) == 1:
+            return [self._lines[i]]
         return [line for k, line in zip(keys, self._lines, strict=True) if k == key]
 
     def _changed(self) -> None:

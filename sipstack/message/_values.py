@@ -223,11 +223,23 @@ class Via:
         ``rport`` value filled in (RFC 3261 §18.2.1, RFC 3581 §4); other
         parameters are kept in order.  ``received`` is an IP address as a
         transport reports it (IPv6 without brackets)."""
-        port = "" if self._port is None else f":{self._port}"
-        head = f"{self._protocol}/{self._transport} {self._host}{port}"
         text = self._tight_ptext()
+        raw = self._raw
+        if text is not None and raw is not None and raw.endswith(text):
+            head = raw[: len(raw) - len(text)]
+        else:
+            port = "" if self._port is None else f":{self._port}"
+            head = f"{self._protocol}/{self._transport} {self._host}{port}"
         if text is not None:
-            ptext = _STAMP_PARAMS.sub("", text) + f";received={received}"
+            low = text.lower()
+            if "received" not in low and low.endswith(";rport") and low.count("rport") == 1:
+                # The usual request: "...;rport" last, nothing to remove.
+                ptext = text[:-6]
+            elif "received" in low or "rport" in low:
+                ptext = _STAMP_PARAMS.sub("", text)
+            else:
+                ptext = text
+            ptext += f";received={received}"
             if rport is not None:
                 ptext += f";rport={rport}"
             via = Via._parsed(

@@ -194,19 +194,18 @@ def stamp_via(request: Request, source: tuple[str, int]) -> tuple[str, int] | No
     via = request.top_via
     rport = via.rport_requested
     src_host, src_port = source
-    host = via.host
     if via.maddr is not None:
         reply = None
     elif rport:
         reply = source
     else:
         reply = (src_host, via.port or default_port(via.transport))
-    if (
-        not rport
-        and (host == src_host or normalize_host(host) == src_host)
-        and via.received in (None, src_host)
-    ):
-        return reply
+        host = via.host
+        if (host == src_host or normalize_host(host) == src_host) and via.received in (
+            None,
+            src_host,
+        ):
+            return reply
     request.set_top_via(via.stamped(src_host, src_port if rport else None))
     return reply
 
