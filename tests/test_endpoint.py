@@ -689,11 +689,11 @@ async def test_large_request_to_a_udp_uri_goes_over_tcp() -> None:
         seen.append((incoming.flow.transport, request.top_via.transport, len(request.body)))
         incoming.respond(200)
 
-    server_ep = Endpoint(["udp:127.0.0.1:0"])
+    # Port 0 for both: the endpoint gives TCP the port UDP got.
+    server_ep = Endpoint(["udp:127.0.0.1:0", "tcp:127.0.0.1:0"])
     server_ep.route("MESSAGE", on_message)
     async with running(server_ep) as server, running(Endpoint()) as client:
         port = server.listener("UDP").local[1]
-        await server.transports.listen(ListenSpec("TCP", "127.0.0.1", port))
         assert server.listener("TCP").local == ("127.0.0.1", port)
         target = f"sip:bob@127.0.0.1:{port}"
 
@@ -704,6 +704,21 @@ async def test_large_request_to_a_udp_uri_goes_over_tcp() -> None:
     assert small.top_via.transport == "UDP"
     assert large.top_via.transport == "TCP"
     assert seen == [("UDP", "UDP", 100), ("TCP", "TCP", 1400)]
+
+
+async def test_port_zero_falls_back_when_the_udp_port_is_taken_for_tcp() -> None:
+    # Something else holds TCP on the port UDP will get: TCP takes any port.
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        ep = Endpoint([f"udp:127.0.0.1:{taken}", "tcp:127.0.0.1:0"])
+        async with running(ep) as server:
+            assert server.listener("UDP").local[1] == taken
+            assert server.listener("TCP").local[1] != taken
+    finally:
+        blocker.close()
 
 
 # -- INVITE, CANCEL and ACK --------------------------------------------------

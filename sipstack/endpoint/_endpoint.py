@@ -206,7 +206,9 @@ class Endpoint:
     """A SIP endpoint: ``async with Endpoint(listen=[...]) as ep``.
 
     ``listen`` takes ``"udp:HOST:PORT"`` strings (``tcp``, ``tls``; port 0
-    picks a free port) or :class:`~sipstack.transport.ListenSpec`.  TLS
+    picks a free port, the one UDP or TCP already has on that host when
+    it can) or
+    :class:`~sipstack.transport.ListenSpec`.  TLS
     listening needs ``tls_server``; outgoing TLS verifies certificates
     with ``tls_client`` (default: the system trust store).
     """
@@ -282,9 +284,24 @@ class Endpoint:
             tls_server=self._tls_server,
             tls_client=self._tls_client,
         )
+        # A UDP or TCP listener asked for with port 0 takes the port of the
+        # first UDP/TCP listener on its host when that is free, as SIP
+        # expects (a UDP request too large for the path MTU is sent over
+        # TCP to the same port, §18.1.1).
+        picked: dict[str, int] = {}
         try:
             for spec in self._listen:
-                listener = await self._transports.listen(spec)
+                listener = None
+                if spec.port == 0 and spec.transport != "TLS" and spec.host in picked:
+                    same = ListenSpec(spec.transport, spec.host, picked[spec.host])
+                    try:
+                        listener = await self._transports.listen(same)
+                    except OSError:
+                        listener = None  # taken for this transport: any free port
+                if listener is None:
+                    listener = await self._transports.listen(spec)
+                if spec.transport != "TLS":
+                    picked.setdefault(spec.host, listener.local[1])
                 log.info("listening on %s %s:%d", listener.transport, *listener.local)
         except BaseException:
             await self._transports.close()
