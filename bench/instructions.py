@@ -55,9 +55,9 @@ for _ in range(n):
 """
 
 
-def count(name: str, op: str, n: int) -> int:
-    """Instructions executed by the child for ``n`` passes."""
-    script = CHILD.format(bench=str(HERE), root=str(ROOT), corpus=[str(p) for p in CORPUS])
+def callgrind_instructions(script: str, *args: str) -> int:
+    """Instructions a fresh interpreter executes running ``script`` (with
+    ``args``) under callgrind, hash seed fixed."""
     env = dict(os.environ, PYTHONHASHSEED="0")
     proc = subprocess.run(
         [
@@ -67,9 +67,7 @@ def count(name: str, op: str, n: int) -> int:
             sys.executable,
             "-c",
             script,
-            name,
-            op,
-            str(n),
+            *args,
         ],
         capture_output=True,
         text=True,
@@ -80,8 +78,17 @@ def count(name: str, op: str, n: int) -> int:
     m = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode != 0 or m is None:
         tail = proc.stderr.strip().splitlines()[-3:]
-        raise RuntimeError(f"{name} {op}: valgrind run failed: {' | '.join(tail)}")
+        raise RuntimeError(f"valgrind run failed: {' | '.join(tail)}")
     return int(m.group(1))
+
+
+def count(name: str, op: str, n: int) -> int:
+    """Instructions executed by the child for ``n`` passes."""
+    script = CHILD.format(bench=str(HERE), root=str(ROOT), corpus=[str(p) for p in CORPUS])
+    try:
+        return callgrind_instructions(script, name, op, str(n))
+    except RuntimeError as exc:
+        raise RuntimeError(f"{name} {op}: {exc}") from None
 
 
 def per_message(name: str, op: str, n: int) -> float:
