@@ -739,11 +739,11 @@ class Endpoint:
             udp = transports.udp_socket_for(dest.host)
             return Flow("UDP", udp.local, (dest.host, dest.port))
         conn = transports.connection(dest.transport, dest.host, dest.port)
-        return None if conn is None else Flow(conn.transport_name, conn.local, conn.remote, conn)
+        return None if conn is None else conn.flow
 
     async def _connect(self, dest: Destination, server_name: str | None) -> Flow:
         conn = await self.transports.connect(dest.transport, dest.host, dest.port, server_name)
-        return Flow(conn.transport_name, conn.local, conn.remote, conn)
+        return conn.flow
 
     def _write(self, data: bytes, flow: Flow) -> None:
         if flow.connection is None:

@@ -348,19 +348,6 @@ class Headers:
         self._raws = None
         self._dirty = True
 
-    def replace_first(self, name: str, value: str) -> None:
-        """Replace the value of the first line of ``name`` in place (as a
-        transport stamps ``received`` into the top Via); appends a line when
-        there is none."""
-        key, line = self._entry(name, value)
-        if key not in self._present:
-            self.add(name, value)
-            return
-        self._lines[self._keys.index(key)] = line
-        self._cache.clear()
-        self._raws = None
-        self._dirty = True
-
     def set(self, name: str, value: str) -> None:
         """Replace every line of ``name`` with one line (in the place of the
         first, or appended)."""

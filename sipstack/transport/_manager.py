@@ -153,7 +153,7 @@ class TransportManager:
                 if reply is not None:
                     conn.write(reply)
                 return
-        self.on_message(msg, Flow(conn.transport_name, conn.local, conn.remote, conn))
+        self.on_message(msg, conn.flow)
 
     # -- sending ------------------------------------------------------------
     def send_datagram(self, data: bytes, host: str, port: int) -> Flow:
@@ -247,7 +247,7 @@ class TransportManager:
         if conn is None:
             conn = await self.connect(dest.transport, dest.host, dest.port, server_name)
         conn.write(data)
-        return Flow(conn.transport_name, conn.local, conn.remote, conn)
+        return conn.flow
 
     # -- the connection table ----------------------------------------------
     def _register(self, conn: Connection) -> bool:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SIPParseError
 from ..message import Ping, Pong, StreamFramer
+from ._common import Flow
 
 if TYPE_CHECKING:
     from ._manager import TransportManager
@@ -95,6 +96,11 @@ class Connection(asyncio.Protocol):
             self._lost.set_result(None)
 
     # -- used by the manager and the endpoint ------------------------------
+    @property
+    def flow(self) -> Flow:
+        """The flow of messages on this connection."""
+        return Flow(self.transport_name, self.local, self.remote, self)
+
     def write(self, data: bytes) -> None:
         """Queue ``data``; raises :class:`ConnectionClosed` when closed.  A
         peer that lets more than ``max_write_buffer`` bytes pile up is cut

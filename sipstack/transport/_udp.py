@@ -64,11 +64,6 @@ class UdpSocket:
         self.v6 = family == socket.AF_INET6
         loop.add_reader(sock.fileno(), self._readable)
 
-    @property
-    def family(self) -> int:
-        """``socket.AF_INET`` or ``socket.AF_INET6``."""
-        return self._sock.family
-
     def _readable(self) -> None:
         recv = self._sock.recvfrom_into
         buf, view, deliver = self._buf, self._view, self._on_datagram
