@@ -1113,11 +1113,6 @@ async def test_wire_out_sees_stateless_responses(server: Endpoint, case: str) ->
     assert [m.status for m in out if isinstance(m, Response)] == [expected]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not built yet: the UAS core retransmits a 2xx until the ACK (§13.3.1.4) "
-    "with the dialog layer",
-)
 async def test_2xx_to_invite_over_udp_is_retransmitted_until_acked() -> None:
     server_ep = Endpoint(["udp:127.0.0.1:0"], timers=FAST)
     server_ep.route("INVITE", answer(200))

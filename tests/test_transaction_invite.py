@@ -174,12 +174,40 @@ def test_server_2xx_accepted_state():
     tx.start(0.0)
     ok = make_response(req, 200, to_tag="s")
     assert tx.send_response(ok, 0.1) == [MessageToSend(ok)]
-    assert tx.state is State.ACCEPTED and tx.pending_timers() == {"L": pytest.approx(32.1)}
+    assert tx.state is State.ACCEPTED
+    assert tx.pending_timers() == {"L": pytest.approx(32.1), "G2xx": pytest.approx(0.6)}
     assert tx.receive_request(req, 0.5) == []  # INVITE retransmission absorbed
-    assert tx.send_response(ok, 0.6) == [MessageToSend(ok)]  # TU retransmits its 2xx
+    assert tx.send_response(ok, 0.55) == [MessageToSend(ok)]  # TU retransmits its 2xx
     with pytest.raises(TransactionError):
         tx.send_response(make_response(req, 486, to_tag="s"), 0.7)
+    ack = make_request("ACK", req.uri, from_addr=req.from_addr, to_addr=ok.to_addr,
+                       call_id=req.call_id, cseq=1)
+    assert tx.receive_request(ack, 0.58) == [] and tx.acked
+    assert "G2xx" not in tx.pending_timers()
     assert tx.handle_timer(32.1) == [TransactionTerminated()]
+
+
+@pytest.mark.parametrize("reliable", [False, True])
+def test_server_2xx_retransmitted_until_ack_then_timer_l_reports(reliable):
+    """§13.3.1.4: the 2xx goes out again at T1, 2T1, … capped at T2, for
+    64*T1; with no ACK by then the TU learns it (to send a BYE)."""
+    req = invite()
+    tx = ServerInviteTransaction(req, reliable=reliable)
+    tx.start(0.0)
+    ok = make_response(req, 200, to_tag="s")
+    tx.send_response(ok, 0.0)
+    sent = []
+    while "G2xx" in tx.pending_timers():
+        at = tx.pending_timers()["G2xx"]
+        if at >= 32.0:
+            break
+        events = tx.handle_timer(at)
+        assert events == [MessageToSend(ok, retransmission=True)]
+        sent.append(at)
+    gaps = [round(b - a, 3) for a, b in zip([0.0, *sent], sent, strict=False)]
+    assert gaps[:4] == [0.5, 1.0, 2.0, 4.0] and max(gaps) == 4.0
+    assert tx.handle_timer(32.0)[:1] == [TransactionTimeout("L")]
+    assert tx.terminated
 
 
 # -- the tables refuse every unlisted (state, input) -------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sipstack.message import Request, make_request, make_response, parse
 from sipstack.transaction import (
     AckReceived,
+    AckTimeout,
     CancelReceived,
     Outgoing,
     RequestReceived,
@@ -156,3 +157,35 @@ def test_network_input_a_transaction_cannot_take_is_dropped_not_raised():
     ok = parse(bytes(make_response(tx.request, 200, to_tag="b")))
     [got] = layer.receive(ok, 1.2, reliable=True)
     assert isinstance(got, ResponseReceived) and got.response.status == 200
+
+
+def test_ack_with_its_own_branch_stops_the_2xx_retransmissions():
+    """The ACK for a 2xx has a new branch (§13.2.2.4); the layer finds the
+    accepted INVITE by Call-ID, CSeq number and To tag and stops resending."""
+    layer = TransactionLayer()
+    invite = req("INVITE", branch="z9hG4bKinv")
+    [new, *_] = layer.receive(invite, 0.0, reliable=False)
+    ok = make_response(invite, 200, to_tag="s1")
+    layer.send_response(new.transaction, ok, 0.0)
+    assert sent(layer.handle_timer(0.5)) == [ok]  # no ACK yet: resent after T1
+    other = req("ACK", branch="z9hG4bKack", to="<sip:b@x>;tag=other")
+    assert layer.receive(other, 0.6, reliable=False) == [AckReceived(other)]
+    assert sent(layer.handle_timer(1.5)) == [ok]  # an ACK for another dialog
+    ack = req("ACK", branch="z9hG4bKack2", to="<sip:b@x>;tag=s1")
+    assert layer.receive(ack, 1.6, reliable=False) == [AckReceived(ack)]
+    assert sent(layer.handle_timer(31.9)) == []
+    assert layer.handle_timer(32.0) == []  # Timer L: acked, nothing to report
+    assert len(layer) == 0 and not layer._accepted
+
+
+def test_unacknowledged_2xx_is_reported_when_timer_l_fires():
+    layer = TransactionLayer()
+    invite = req("INVITE", branch="z9hG4bKinv")
+    [new, *_] = layer.receive(invite, 0.0, reliable=True)
+    ok = make_response(invite, 200, to_tag="s1")
+    layer.send_response(new.transaction, ok, 0.0)
+    events = layer.handle_timer(32.0)
+    assert [type(e).__name__ for e in events if not isinstance(e, Outgoing)] == ["AckTimeout"]
+    timeout = next(e for e in events if isinstance(e, AckTimeout))
+    assert timeout.invite is invite and timeout.response is ok
+    assert len(layer) == 0 and not layer._accepted

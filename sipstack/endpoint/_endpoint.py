@@ -41,6 +41,7 @@ from ..message import (
 from ..transaction import (
     DEFAULT_TIMERS,
     AckReceived,
+    AckTimeout,
     CancelReceived,
     ClientTransaction,
     Outgoing,
@@ -233,6 +234,11 @@ class Endpoint:
         #: Called with responses that match no client transaction (a proxy
         #: forwards them, §16.7); by default they are dropped.
         self.on_stray_response: Callable[[Response, Flow], None] | None = None
+        #: Called with an INVITE a CANCEL ended (it was answered 487).
+        self.on_cancel: Callable[[IncomingRequest], None] | None = None
+        #: Called with the INVITE and its 2xx when no ACK came for it within
+        #: 64*T1 (§13.3.1.4); the dialog's owner should send a BYE.
+        self.on_ack_timeout: Callable[[Request, Response], None] | None = None
         #: Counters: ``hook_errors``, ``handler_errors``, ``bad_requests`` …
         self.stats: Counter[str] = Counter()
         self._hooks: dict[HookPoint, list[Hook]] = {}
@@ -421,10 +427,16 @@ class Endpoint:
                 self._failed(event)
             elif type(event) is AckReceived:
                 self._ack(event.ack, flow)
+            elif type(event) is AckTimeout:
+                log.info("no ACK for the 2xx to INVITE %s", event.invite.call_id)
+                if self.on_ack_timeout is not None:
+                    self.on_ack_timeout(event.invite, event.response)
             elif type(event) is CancelReceived:
                 incoming = self._invites.pop(event.transaction, None)
                 if incoming is not None:
                     incoming.cancelled = True
+                    if self.on_cancel is not None:
+                        self.on_cancel(incoming)
             elif type(event) is StrayResponse:
                 if self.on_stray_response is not None and flow is not None:
                     self.on_stray_response(event.response, flow)

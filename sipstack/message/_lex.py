@@ -246,10 +246,10 @@ class Params:
         items.append((name, value))
         return Params(items)
 
-    def without(self, name: str) -> Params:
-        """A copy without parameter ``name``."""
-        low = name.lower()
-        return Params._trusted(tuple((n, v) for n, v in self._all() if n.lower() != low))
+    def without(self, *names: str) -> Params:
+        """A copy without the parameters ``names``."""
+        low = {name.lower() for name in names}
+        return Params._trusted(tuple((n, v) for n, v in self._all() if n.lower() not in low))
 
     def __str__(self) -> str:
         return "".join(f";{n}" if v is None else f";{n}={v}" for n, v in self._all())

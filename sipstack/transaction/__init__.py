@@ -24,6 +24,7 @@ from ._common import (
 from ._keys import client_key, merge_key, response_key, server_key
 from ._layer import (
     AckReceived,
+    AckTimeout,
     CancelReceived,
     ClientTransaction,
     Outgoing,
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_TIMERS",
     "TRYING_DELAY",
     "AckReceived",
+    "AckTimeout",
     "CancelReceived",
     "ClientInviteTransaction",
     "ClientNonInviteTransaction",

@@ -99,6 +99,15 @@ class AckReceived:
 
 
 @dataclass(slots=True)
+class AckTimeout:
+    """No ACK came for the 2xx to an INVITE within 64*T1 (§13.3.1.4): the
+    dialog is confirmed, but the TU should end the session with a BYE."""
+
+    invite: Request
+    response: Response
+
+
+@dataclass(slots=True)
 class CancelReceived:
     """A CANCEL matched an INVITE still in progress; it was answered 200 and
     the INVITE 487 (§9.2).  The TU should stop ringing."""
@@ -121,6 +130,7 @@ LayerEvent = (
     | ResponseReceived
     | TransactionFailed
     | AckReceived
+    | AckTimeout
     | CancelReceived
     | StrayResponse
 )
@@ -137,6 +147,9 @@ class TransactionLayer:
         self._clients: dict[ClientKey, ClientTransaction] = {}
         self._servers: dict[ServerKey, ServerTransaction] = {}
         self._merge: dict[tuple[str, str, int, str], ServerKey] = {}
+        # INVITE server transactions that sent a 2xx, by what its ACK carries
+        # (Call-ID, CSeq number, To tag): that ACK has a branch of its own.
+        self._accepted: dict[tuple[str, int, str], ServerInviteTransaction] = {}
         self._heap: list[tuple[float, int, Transaction]] = []
         self._seq = itertools.count()
 
@@ -184,7 +197,12 @@ class TransactionLayer:
         self, tx: ServerTransaction, response: Response, now: float
     ) -> list[LayerEvent]:
         """The TU answers on a server transaction."""
-        return self._after(tx, tx.send_response(response, now))
+        events = self._after(tx, tx.send_response(response, now))
+        if 200 <= response.status < 300 and type(tx) is ServerInviteTransaction:
+            tag = response.to_tag
+            if tag is not None:
+                self._accepted[(tx.request.call_id, tx.request.cseq.seq, tag)] = tx
+        return events
 
     # -- receiving ---------------------------------------------------------------
     def receive(
@@ -207,15 +225,25 @@ class TransactionLayer:
         tx = self._servers.get(key)
         method = message._method
         if tx is not None:
-            if method == "ACK" and tx.state is State.ACCEPTED:
+            if (
+                method == "ACK"
+                and type(tx) is ServerInviteTransaction
+                and tx.state is State.ACCEPTED
+            ):
                 # An ACK for the 2xx reusing the INVITE's branch: the dialog's.
-                return [AckReceived(message)]
+                return self._ack_2xx(tx, message, now)
             try:
                 return self._after(tx, tx.receive_request(message, now))
             except TransactionError as exc:
                 log.info("dropped a request its transaction cannot take: %s", exc)
                 return []
         if method == "ACK":
+            if self._accepted:
+                accepted = self._accepted.get(
+                    (message.call_id, message.cseq.seq, message.to_tag or "")
+                )
+                if accepted is not None:
+                    return self._ack_2xx(accepted, message, now)
             return [AckReceived(message)]
         if len(self._clients) + len(self._servers) >= self.max_transactions:
             # Overload: answer statelessly rather than grow without bound.
@@ -235,6 +263,12 @@ class TransactionLayer:
             return [RequestReceived(message, tx)]
         assert isinstance(tx, ServerInviteTransaction)
         return [RequestReceived(message, tx), *self._after(tx, tx.start(now))]
+
+    def _ack_2xx(self, tx: ServerInviteTransaction, ack: Request, now: float) -> list[LayerEvent]:
+        """The ACK for a 2xx stops its retransmissions and goes to the TU."""
+        if tx.state is State.ACCEPTED:
+            self._after(tx, tx.receive_request(ack, now))
+        return [AckReceived(ack)]
 
     def _new_server(
         self, request: Request, key: ServerKey, reliable: bool, context: object
@@ -336,7 +370,10 @@ class TransactionLayer:
                 assert isinstance(tx, ClientInviteTransaction | ClientNonInviteTransaction)
                 out.append(ResponseReceived(e.response, tx))
             elif isinstance(e, TransactionTimeout | TransportError):
-                if isinstance(tx, ClientInviteTransaction | ClientNonInviteTransaction):
+                if isinstance(e, TransactionTimeout) and e.timer == "L":
+                    assert isinstance(tx, ServerInviteTransaction) and tx._last is not None
+                    out.append(AckTimeout(tx.request, tx._last))
+                elif isinstance(tx, ClientInviteTransaction | ClientNonInviteTransaction):
                     out.append(
                         TransactionFailed(
                             tx, "timeout" if isinstance(e, TransactionTimeout) else "transport"
@@ -356,6 +393,11 @@ class TransactionLayer:
             self._clients.pop(ckey, None)
             return
         assert isinstance(tx, ServerInviteTransaction | ServerNonInviteTransaction)
+        if self._accepted and type(tx) is ServerInviteTransaction and tx._last is not None:
+            tag = tx._last.to_tag
+            akey = (tx.request.call_id, tx.request.cseq.seq, tag or "")
+            if self._accepted.get(akey) is tx:
+                del self._accepted[akey]
         if tx._key is not None:
             skey, mkey = cast(tuple[ServerKey, tuple[str, str, int, str] | None], tx._key)
         else:

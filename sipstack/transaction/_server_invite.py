@@ -8,7 +8,8 @@ RFC 6026 correction (the Accepted state and Timer L).
                 │ └──┘ 200 ms: 100 Trying   │ └──┘
                 │                           └──Timer H (no ACK) ─────────────────► Terminated
                 └──TU 2xx──► Accepted ──Timer L──► Terminated
-                             (TU 2xx retransmissions pass through; INVITEs absorbed)
+                             │ ▲ Timer G2xx: resend the 2xx until the ACK
+                             └──┘ (TU 2xx pass through; INVITEs absorbed)
 
 If the TU has sent no provisional response 200 ms after the INVITE arrived,
 the transaction answers 100 Trying itself (§17.2.1).  Timer G retransmits
@@ -41,7 +42,7 @@ TRYING_DELAY = 0.2
 class ServerInviteTransaction(Transaction):
     """Answers an INVITE; the TU sends responses through it."""
 
-    __slots__ = ("_interval", "_last", "request")
+    __slots__ = ("_interval", "_last", "acked", "request")
 
     def __init__(
         self, request: Request, *, reliable: bool, timers: TimerConfig = DEFAULT_TIMERS
@@ -52,6 +53,8 @@ class ServerInviteTransaction(Transaction):
         self.request = request
         self._interval = timers.t1
         self._last: Response | None = None
+        #: Whether the ACK for a 2xx arrived (Accepted state).
+        self.acked = False
 
     def start(self, now: float) -> Events:
         """The INVITE arrived at ``now``: arm the 100 Trying timer (once)."""
@@ -85,7 +88,21 @@ class ServerInviteTransaction(Transaction):
 
     def _accept(self, now: float, response: object) -> Events:
         self._set("L", now + 64 * self.timers.t1)  # RFC 6026 §8.7
+        self._set("G2xx", now + self._interval)
         return self._send(now, response)
+
+    def _retransmit_2xx(self, now: float, _: object) -> Events:
+        self._interval = min(2 * self._interval, self.timers.t2)
+        self._set("G2xx", now + self._interval)
+        return self._resend(now, None)
+
+    def _ack_2xx(self, now: float, _: object) -> Events:
+        self.acked = True
+        self._cancel("G2xx")
+        return []
+
+    def _end_accepted(self, now: float, _: object) -> Events:
+        return [] if self.acked else [TransactionTimeout("L")]
 
     def _reject(self, now: float, response: object) -> Events:
         if not self.reliable:
@@ -130,6 +147,8 @@ class ServerInviteTransaction(Transaction):
         (_CF, "timer_I"): ("absorb", _X),
         (_A, "request"): ("absorb", _A),
         (_A, "send_2xx"): ("send", _A),
-        (_A, "timer_L"): ("absorb", _X),
+        (_A, "ack"): ("ack_2xx", _A),
+        (_A, "timer_G2xx"): ("retransmit_2xx", _A),
+        (_A, "timer_L"): ("end_accepted", _X),
     }
     del _P, _C, _CF, _A, _X

@@ -1,0 +1,747 @@
+"""The Peer: what an application embeds to sign in, chat and call."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import AsyncIterator, Callable, Iterable
+from types import TracebackType
+from typing import Self
+
+from ..auth import AuthenticationError, DigestClient, apply_credentials
+from ..dialog import Dialog, DialogError, cancel_for, uac_dialog_id, uas_dialog_id
+from ..endpoint import Endpoint, IncomingRequest
+from ..errors import SIPParseError, SIPUsageError
+from ..message import Address, Request, Response, SipURI, make_request, new_call_id, parse_address
+from ..message._uri import parse_uri
+from ..transaction import DEFAULT_TIMERS, TimerConfig
+from ..transport import Destination, destination_for_request, host_for_via
+from ..transport._common import default_port
+from ._call import SDP, Call, CallState
+from ._events import (
+    AuthenticationFailed,
+    CallAnswered,
+    CallEnded,
+    CallFailed,
+    CallProgress,
+    CallUpdated,
+    Event,
+    IncomingCall,
+    InfoReceived,
+    MessageReceived,
+    Registered,
+    RegistrationFailed,
+    RequestFailed,
+    Unregistered,
+)
+
+__all__ = ["Peer"]
+
+log = logging.getLogger("sipstack.ua")
+
+_TRANSPORTS = {"udp": "UDP", "tcp": "TCP", "tls": "TLS"}
+# A challenge is answered at most this many times per request: a second
+# challenge for a fresh nonce (stale=true) is normal, a third means the
+# server keeps refusing.
+_AUTH_ROUNDS = 3
+
+
+class Peer:
+    """A SIP user agent: ``async with Peer("sip:alice@example.com",
+    password=...) as peer``.
+
+    ``registrar`` (default: the domain of ``aor``) receives REGISTER when
+    ``register=True``; ``proxy`` is an outbound proxy every request outside
+    a dialog goes through (a loose route).  Without a proxy, requests go to
+    their Request-URI directly: peer-to-peer.  ``transport`` (udp, tcp, tls)
+    is used towards URIs that do not name one.  Events (messages, calls,
+    registration changes) arrive from :meth:`events` / :meth:`next_event`.
+    """
+
+    def __init__(
+        self,
+        aor: str,
+        *,
+        password: str | None = None,
+        username: str | None = None,
+        display_name: str | None = None,
+        registrar: str | None = None,
+        proxy: str | None = None,
+        register: bool = False,
+        expires: int = 600,
+        transport: str = "udp",
+        listen: Iterable[str] | None = None,
+        tls_client: ssl.SSLContext | None = None,
+        tls_server: ssl.SSLContext | None = None,
+        timers: TimerConfig = DEFAULT_TIMERS,
+        user_agent: str = "sipstack",
+        max_pending_events: int = 10_000,
+        ring_timeout: float = 180.0,
+    ) -> None:
+        uri = parse_uri(aor)
+        if not isinstance(uri, SipURI) or uri.user is None:
+            raise SIPUsageError(f"the address of record must be sip:user@domain, not {aor!r}")
+        if transport.lower() not in _TRANSPORTS:
+            raise SIPUsageError(f"transport must be udp, tcp or tls, not {transport!r}")
+        self.aor = uri
+        self.display_name = display_name
+        self.transport = _TRANSPORTS[transport.lower()]
+        self.registrar = parse_uri(registrar) if registrar else SipURI(uri.host, port=uri.port)
+        self.proxy = (
+            parse_address(f"<{proxy}>")
+            if proxy and "<" not in proxy
+            else (parse_address(proxy) if proxy else None)
+        )
+        self.expires = expires
+        self.user_agent = user_agent
+        self.ring_timeout = ring_timeout
+        self.auth = DigestClient()
+        if password is not None:
+            self.auth.add(username or uri.user, password)
+        if listen is None:
+            listen = ["udp:127.0.0.1:0", "tcp:127.0.0.1:0"]
+            if tls_server is not None:
+                listen.append("tls:127.0.0.1:0")
+        self.endpoint = Endpoint(
+            listen, tls_server=tls_server, tls_client=tls_client, timers=timers
+        )
+        for method, handler in (
+            ("MESSAGE", self._on_message),
+            ("INVITE", self._on_invite),
+            ("ACK", self._on_ack),
+            ("BYE", self._on_bye),
+            ("INFO", self._on_info),
+        ):
+            self.endpoint.route(method, handler)
+        self.endpoint.on_cancel = self._on_cancel
+        self.endpoint.on_ack_timeout = self._on_ack_timeout
+        self._register = register
+        self._max_pending = max_pending_events
+        self._events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._calls: dict[tuple[str, str, str], Call] = {}
+        self._ringing: dict[str, Call] = {}  # outgoing INVITEs by Call-ID
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reg_call_id = new_call_id()
+        self._reg_cseq = 0
+        self._reg_task: asyncio.Task[None] | None = None
+        self._registered_contact: str | None = None
+        self._closed = False
+
+    # -- life cycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open the transports; sign in when ``register`` was asked for
+        (raising :class:`RequestFailed` when the first REGISTER fails)."""
+        await self.endpoint.start()
+        if self._register:
+            await self.register()
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Hang up every call, remove the registration, close the transports;
+        no task is left behind."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._reg_task is not None:
+            self._reg_task.cancel()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                calls = [c for c in self._all_calls() if c.state is not CallState.ENDED]
+                await asyncio.gather(*(self._close_call(c) for c in calls), return_exceptions=True)
+                if self._registered_contact is not None:
+                    await self._unregister()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.endpoint.close(timeout)
+        self._events.put_nowait(None)
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self.start()
+        except BaseException:
+            await self.close(1.0)
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- events ---------------------------------------------------------------------------
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event, in order, until the peer closes."""
+        while True:
+            event = await self._events.get()
+            if event is None:
+                self._events.put_nowait(None)  # for any other reader
+                return
+            yield event
+
+    async def next_event(self, timeout: float | None = None) -> Event:
+        """The next event (TimeoutError after ``timeout`` seconds; an error
+        when the peer closed)."""
+        async with asyncio.timeout(timeout):
+            event = await self._events.get()
+        if event is None:
+            self._events.put_nowait(None)
+            raise SIPUsageError("the peer is closed")
+        return event
+
+    def _emit(self, event: Event) -> None:
+        self._events.put_nowait(event)
+
+    def _overloaded(self) -> bool:
+        return self._events.qsize() >= self._max_pending
+
+    # -- addresses -------------------------------------------------------------------------
+    @property
+    def contact(self) -> str:
+        """The Contact this peer puts in its requests (its preferred
+        transport's listener)."""
+        return self._contact_for(self.transport)
+
+    def _contact_for(self, transport: str) -> str:
+        lst = (
+            self.endpoint.transports.listener_for(transport, "127.0.0.1")
+            or (self.endpoint.listeners[0])
+        )
+        host, port = lst.local[0], lst.local[1]
+        scheme = "sips" if lst.transport == "TLS" else "sip"
+        tparam = "" if lst.transport in ("UDP", "TLS") else f";transport={lst.transport.lower()}"
+        user = self.aor.user
+        return f"<{scheme}:{user}@{host_for_via(host)}:{port}{tparam}>"
+
+    @property
+    def from_address(self) -> Address:
+        """This peer's From (without a tag)."""
+        name = f'"{self.display_name}" ' if self.display_name else ""
+        return parse_address(f"{name}<{self.aor}>")
+
+    def _destination(self, request: Request) -> Destination:
+        """The next hop, with this peer's transport for URIs naming none."""
+        dest = destination_for_request(request)
+        routes = request.routes
+        first = routes[0].uri if routes else request.uri
+        if isinstance(first, SipURI) and first.transport is None and not first.secure:
+            transport = self.transport
+            port = first.port or default_port(transport)
+            return Destination(transport, dest.host, port)
+        return dest
+
+    def _in_dialog(
+        self,
+        dialog: Dialog,
+        method: str,
+        *,
+        body: bytes = b"",
+        content_type: str | None = None,
+        contact: bool = False,
+        cseq: int | None = None,
+    ) -> Request:
+        return dialog.create_request(
+            method,
+            body=body,
+            content_type=content_type,
+            contact=self._contact_for(self.transport) if contact else None,
+            cseq=cseq,
+            headers=[("User-Agent", self.user_agent)],
+        )
+
+    # -- sending with authentication ------------------------------------------------------------
+    async def _send(
+        self,
+        request: Request,
+        *,
+        dialog: Dialog | None = None,
+        on_response: Callable[[Response], None] | None = None,
+        on_sent: Callable[[Request], None] | None = None,
+    ) -> Response:
+        """Send ``request`` and answer digest challenges (401/407) with the
+        credentials of their realm; returns the final response.
+        ``on_sent`` learns each request that goes out (a retry with
+        credentials is a new request)."""
+        if request.method == "REGISTER" or request.routes:
+            # Towards the registrar or a proxy the last nonce is reused,
+            # saving the challenge round trip (RFC 7616 §3.6 nonce count).
+            apply_credentials(request, self.auth.preemptive(request))
+        for _ in range(_AUTH_ROUNDS):
+            if on_sent is not None:
+                on_sent(request)
+            response = await self.endpoint.request(
+                request, self._destination(request), on_response=on_response
+            )
+            if response.status not in (401, 407):
+                break
+            request = self._retry_with_credentials(request, response, dialog)
+        if dialog is not None:
+            dialog.receive_response(request, response)
+        return response
+
+    def _retry_with_credentials(
+        self, request: Request, response: Response, dialog: Dialog | None
+    ) -> Request:
+        """The request again with credentials and the next CSeq (§22.2);
+        :class:`AuthenticationFailed` when this peer has none the server
+        would take (or they were refused)."""
+        try:
+            lines = self.auth.authorize(request, response)
+        except AuthenticationError as exc:
+            raise AuthenticationFailed(
+                request.method, response.status, response.reason, str(exc)
+            ) from None
+        if dialog is not None:
+            dialog.local_seq += 1
+            seq = dialog.local_seq
+        else:
+            seq = request.cseq.seq + 1
+        kept = [
+            (name, value if name.lower() != "cseq" else f"{seq} {request.method}")
+            for name, value in request.headers
+            if name.lower() not in ("via", "authorization", "proxy-authorization")
+        ]
+        retry = Request(request.method, request.uri, kept, request.body)
+        apply_credentials(retry, lines)
+        if request.method == "REGISTER":
+            self._reg_cseq = seq
+        return retry
+
+    def _check(self, response: Response, method: str | None = None) -> Response:
+        """``response`` if it is a success, else the error for it."""
+        if response.status < 300:
+            return response
+        name = method or response.cseq.method
+        warning = response.headers.get("Warning") or ""
+        if response.status in (401, 407):
+            raise AuthenticationFailed(name, response.status, response.reason, warning)
+        raise RequestFailed(name, response.status, response.reason, warning)
+
+    def _spawn(self, coro: object) -> None:
+        assert asyncio.iscoroutine(coro)
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- registration -----------------------------------------------------------------------------
+    async def register(self, expires: int | None = None) -> int:
+        """Sign in at the registrar and keep the binding fresh; returns the
+        seconds granted.  Raises :class:`AuthenticationFailed` or
+        :class:`RequestFailed` when the registrar refuses."""
+        if expires is not None:
+            self.expires = expires
+        granted = await self._register_once(self.expires)
+        if self._reg_task is None or self._reg_task.done():
+            self._reg_task = asyncio.ensure_future(self._keep_registered(granted))
+        return granted
+
+    async def _register_once(self, expires: int) -> int:
+        contact = self._contact_for(self.transport)
+        for _ in range(2):
+            self._reg_cseq += 1
+            req = make_request(
+                "REGISTER",
+                self.registrar,
+                from_addr=self.from_address,
+                to_addr=self.from_address,
+                call_id=self._reg_call_id,
+                cseq=self._reg_cseq,
+                contact=contact,
+                headers=[("Expires", str(expires)), ("User-Agent", self.user_agent)],
+            )
+            self._preload_route(req)
+            response = await self._send(req)
+            if response.status == 423 and (mins := response.headers.get("Min-Expires")):
+                # Interval Too Brief: ask again for what the registrar wants.
+                with contextlib.suppress(ValueError):
+                    expires = max(expires, int(mins))
+                    continue
+            break
+        self._check(response, "REGISTER")
+        if expires == 0:
+            self._registered_contact = None
+            return 0
+        granted = _granted(response, contact, expires)
+        self._registered_contact = contact
+        self._emit(Registered(str(self.aor), contact, granted))
+        return granted
+
+    async def _keep_registered(self, granted: int) -> None:
+        backoff = 1.0
+        while True:
+            # Refresh well before expiry; a short binding halfway through.
+            await asyncio.sleep(max(1.0, granted - min(60.0, granted / 2)))
+            try:
+                granted = await self._register_once(self.expires)
+                backoff = 1.0
+            except RequestFailed as exc:
+                self._emit(RegistrationFailed(str(self.aor), exc.status, exc.reason, backoff))
+                granted = 0
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 300.0)
+                granted = 1  # try again right after the back-off
+
+    async def _unregister(self) -> None:
+        try:
+            await self._register_once(0)
+        except RequestFailed as exc:
+            log.info("unregister failed: %s", exc)
+            return
+        self._emit(Unregistered(str(self.aor)))
+
+    async def unregister(self) -> None:
+        """Remove the binding and stop refreshing it."""
+        if self._reg_task is not None:
+            self._reg_task.cancel()
+            self._reg_task = None
+        await self._unregister()
+
+    def _preload_route(self, request: Request) -> None:
+        if self.proxy is not None:
+            request.headers.add("Route", str(self.proxy))
+
+    # -- instant messages ---------------------------------------------------------------------------
+    async def message(
+        self,
+        to: str,
+        text: str | bytes,
+        content_type: str = "text/plain;charset=utf-8",
+    ) -> Response:
+        """Send an instant message (RFC 3428) outside any dialog; returns the
+        2xx (200 or 202) or raises :class:`RequestFailed` with the status."""
+        body = text.encode() if isinstance(text, str) else text
+        req = make_request(
+            "MESSAGE",
+            to,
+            from_addr=self.from_address,
+            to_addr=to if "<" in to else f"<{to}>",
+            body=body,
+            content_type=content_type,
+            headers=[("User-Agent", self.user_agent)],
+        )
+        self._preload_route(req)
+        return self._check(await self._send(req))
+
+    async def _on_message(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        call = None
+        if request.to_tag:
+            call = self._calls.get(uas_dialog_id(request))
+            if call is None or call.dialog is None:
+                incoming.respond(481)
+                return
+            if not self._dialog_accepts(call.dialog, incoming):
+                return
+        if self._overloaded():
+            incoming.respond(503, headers=[("Retry-After", "5")])
+            return
+        ctype = request.headers.get("Content-Type") or "text/plain"
+        frm = request.from_addr
+        incoming.respond(200)
+        self._emit(
+            MessageReceived(
+                sender=str(frm.uri),
+                display_name=frm.display_name,
+                recipient=str(request.to_addr.uri),
+                content_type=ctype,
+                body=request.body,
+                call_id=request.call_id,
+                call=call,
+            )
+        )
+
+    def _dialog_accepts(self, dialog: Dialog, incoming: IncomingRequest) -> bool:
+        try:
+            dialog.receive_request(incoming.request)
+        except DialogError as exc:
+            incoming.respond(exc.status, exc.reason)
+            return False
+        return True
+
+    # -- calls ----------------------------------------------------------------------------------
+    async def call(self, to: str, sdp: bytes = b"", *, timeout: float | None = None) -> Call:
+        """Invite ``to`` to a session offering ``sdp``; returns the answered
+        :class:`Call` (ACK sent) or raises :class:`CallFailed` (486, 603,
+        487 …).  Cancelling the awaiting task cancels the INVITE."""
+        invite = make_request(
+            "INVITE",
+            to,
+            from_addr=self.from_address,
+            to_addr=to if "<" in to else f"<{to}>",
+            contact=self._contact_for(self.transport),
+            body=sdp,
+            content_type=SDP if sdp else None,
+            headers=[("User-Agent", self.user_agent), ("Allow", self.endpoint.allow)],
+        )
+        self._preload_route(invite)
+        call = Call(self, outgoing=True, remote=to, call_id=invite.call_id, local_sdp=sdp)
+        call._invite_cseq = invite.cseq.seq
+        self._ringing[invite.call_id] = call
+        answered: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+
+        def on_response(response: Response) -> None:
+            self._invite_response(call, invite, response, answered)
+
+        def on_sent(request: Request) -> None:
+            call._invite = request
+
+        sending = asyncio.ensure_future(
+            self._send(invite, on_response=on_response, on_sent=on_sent)
+        )
+        call._sending = sending
+        try:
+            async with asyncio.timeout(timeout):
+                final = await asyncio.shield(sending)
+        except (asyncio.CancelledError, TimeoutError):
+            self._spawn(self._cancel_call(call))
+            raise
+        if 200 <= final.status < 300:
+            await call._confirmed.wait()
+            return call
+        self._ringing.pop(invite.call_id, None)
+        reason = "cancelled" if final.status == 487 else "rejected"
+        if call.state is not CallState.ENDED:
+            self._call_over(call, reason, by_remote=final.status != 487, status=final.status)
+        raise CallFailed("INVITE", final.status, final.reason, final.headers.get("Warning") or "")
+
+    def _invite_response(
+        self, call: Call, invite: Request, response: Response, answered: asyncio.Future[Response]
+    ) -> None:
+        status = response.status
+        invite = call._invite or invite
+        if status < 200:
+            call._progress.set()
+            if status > 100:
+                if response.to_tag and call.dialog is None:
+                    with contextlib.suppress(SIPParseError):
+                        call.dialog = Dialog.as_uac(invite, response)
+                self._emit(CallProgress(call, status, response.reason))
+            return
+        if status >= 300:
+            return
+        # A 2xx: the first one answers the call; another one with the same
+        # tag is a retransmission (ACK again); one from another fork gets
+        # an ACK and a BYE (§13.2.2.4).
+        try:
+            dialog_id = uac_dialog_id(response)
+        except SIPParseError:
+            return
+        known = self._calls.get(dialog_id)
+        if known is not None:
+            if known._ack is not None:
+                self._spawn(self.endpoint.send_stateless(known._ack, self._destination(known._ack)))
+            return
+        if call.state is CallState.RINGING and call._ack is None:
+            try:
+                dialog = Dialog.as_uac(invite, response)
+            except SIPParseError as exc:
+                log.info("a 2xx to INVITE that cannot make a dialog: %s", exc)
+                return
+            call.dialog = dialog
+            call.remote_sdp = response.body
+            self._calls[dialog.id] = call
+            self._ringing.pop(call.call_id, None)
+            self._spawn(self._ack_2xx(call, invite, response))
+        else:
+            self._spawn(self._ack_and_bye(invite, response))
+
+    async def _ack_2xx(self, call: Call, invite: Request, response: Response) -> None:
+        """ACK a 2xx (§13.2.2.4): a new transaction-less request in the
+        dialog with the INVITE's CSeq number."""
+        dialog = call.dialog
+        assert dialog is not None
+        ack = self._in_dialog(dialog, "ACK", cseq=invite.cseq.seq)
+        call._ack = ack
+        await self.endpoint.send_stateless(ack, self._destination(ack))
+        first = call.state is CallState.RINGING
+        call.state = CallState.ACTIVE
+        call._confirmed.set()
+        if first:
+            self._emit(CallAnswered(call))
+
+    async def _ack_and_bye(self, invite: Request, response: Response) -> None:
+        try:
+            dialog = Dialog.as_uac(invite, response)
+        except SIPParseError:
+            return
+        ack = self._in_dialog(dialog, "ACK", cseq=invite.cseq.seq)
+        await self.endpoint.send_stateless(ack, self._destination(ack))
+        await self._send(self._in_dialog(dialog, "BYE"), dialog=dialog)
+
+    async def _cancel_call(self, call: Call) -> None:
+        """CANCEL a ringing outgoing call (§9.1), once the INVITE has had
+        a provisional response (or its 2xx is answered with ACK + BYE)."""
+        sending = call._sending
+        if sending is None:
+            return
+        # §9.1: no CANCEL before a provisional response; until one comes,
+        # a 2xx may still arrive and is then ended with a BYE below.
+        if not sending.done():
+            progress: asyncio.Future[object] = asyncio.ensure_future(call._progress.wait())
+            waiting: list[asyncio.Future[object]] = [sending, progress]  # type: ignore[list-item]
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            progress.cancel()
+        invite = call._invite
+        if invite is not None and call.state is CallState.RINGING and not sending.done():
+            with contextlib.suppress(RequestFailed, SIPUsageError):
+                await self.endpoint.request(cancel_for(invite), self._destination(invite))
+        try:
+            final = await asyncio.wait_for(asyncio.shield(sending), 40.0)
+        except (TimeoutError, asyncio.CancelledError):
+            return
+        if 200 <= final.status < 300 and call.dialog is not None:
+            await call._confirmed.wait()
+            await call.hangup()
+        elif call.state is not CallState.ENDED:
+            self._call_over(call, "cancelled", by_remote=False, status=final.status)
+
+    async def _on_invite(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        if request.to_tag:
+            await self._on_reinvite(incoming)
+            return
+        if self._overloaded():
+            incoming.respond(503, headers=[("Retry-After", "5")])
+            return
+        try:
+            dialog = Dialog.as_uas(request, incoming.to_tag, confirmed=False)
+        except DialogError as exc:
+            incoming.respond(exc.status, exc.reason)
+            return
+        call = Call(
+            self,
+            outgoing=False,
+            remote=str(request.from_addr.uri),
+            call_id=request.call_id,
+            remote_sdp=request.body,
+        )
+        call.dialog = dialog
+        call._incoming = incoming
+        call._invite_cseq = request.cseq.seq
+        self._calls[dialog.id] = call
+        incoming.respond(180, headers=[("Contact", self._contact_for(incoming.flow.transport))])
+        self._emit(IncomingCall(call))
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.ring_timeout, self._ring_timeout, call)
+
+    def _ring_timeout(self, call: Call) -> None:
+        incoming = call._incoming
+        if incoming is not None and not incoming.answered and call.state is CallState.RINGING:
+            incoming.respond(480, "No Answer")
+            call._incoming = None
+            self._call_over(call, "failed", by_remote=False, status=480)
+
+    async def _on_reinvite(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        call = self._calls.get(uas_dialog_id(request))
+        if call is None or call.dialog is None or call.state is CallState.ENDED:
+            incoming.respond(481)
+            return
+        if call._busy:
+            incoming.respond(491)  # glare: our own re-INVITE is pending (§14.2)
+            return
+        if not self._dialog_accepts(call.dialog, incoming):
+            return
+        if request.body:
+            call.remote_sdp = request.body
+        incoming.respond(
+            200,
+            headers=[("Contact", self._contact_for(incoming.flow.transport))],
+            body=call.local_sdp,
+            content_type=SDP if call.local_sdp else None,
+        )
+        self._emit(CallUpdated(call))
+
+    def _on_ack(self, incoming: IncomingRequest) -> None:
+        call = self._calls.get(uas_dialog_id(incoming.request))
+        if call is None or call.outgoing:
+            return
+        if incoming.request.body and not call.remote_sdp:
+            call.remote_sdp = incoming.request.body  # offer in the 2xx, answer in the ACK
+        if call.state is CallState.ANSWERED:
+            call.state = CallState.ACTIVE
+            call._confirmed.set()
+            self._emit(CallAnswered(call))
+
+    def _on_cancel(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        call = self._calls.get((request.call_id, incoming.to_tag, request.from_addr.tag or ""))
+        if call is not None and call._incoming is incoming:
+            call._incoming = None
+            self._call_over(call, "cancelled", by_remote=True, status=487)
+
+    def _on_ack_timeout(self, invite: Request, response: Response) -> None:
+        call = self._calls.get(uas_dialog_id(response))
+        if call is not None and call.state is CallState.ANSWERED:
+            log.info("no ACK for the 2xx of %s: ending it", call)
+            self._spawn(self._bye_no_ack(call))
+
+    async def _bye_no_ack(self, call: Call) -> None:
+        dialog = call.dialog
+        assert dialog is not None
+        bye = self._in_dialog(dialog, "BYE")
+        self._call_over(call, "no-ack", by_remote=True)
+        with contextlib.suppress(RequestFailed, SIPUsageError):
+            await self._send(bye, dialog=dialog)
+
+    def _on_bye(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        call = self._calls.get(uas_dialog_id(request))
+        if call is None or call.dialog is None or call.state is CallState.ENDED:
+            incoming.respond(481)
+            return
+        if not self._dialog_accepts(call.dialog, incoming):
+            return
+        incoming.respond(200)
+        self._call_over(call, "bye", by_remote=True)
+
+    def _on_info(self, incoming: IncomingRequest) -> None:
+        request = incoming.request
+        call = self._calls.get(uas_dialog_id(request))
+        if call is None or call.dialog is None or call.state is CallState.ENDED:
+            incoming.respond(481)
+            return
+        if not self._dialog_accepts(call.dialog, incoming):
+            return
+        incoming.respond(200)
+        ctype = request.headers.get("Content-Type") or ""
+        self._emit(InfoReceived(call, ctype, request.body))
+
+    def _call_over(
+        self, call: Call, reason: str, *, by_remote: bool, status: int | None = None
+    ) -> None:
+        if call.state is CallState.ENDED:
+            return
+        event = CallEnded(call, reason, by_remote, status)
+        call._end(event)
+        if call.dialog is not None:
+            self._calls.pop(call.dialog.id, None)
+        self._ringing.pop(call.call_id, None)
+        self._emit(event)
+
+    def _all_calls(self) -> list[Call]:
+        return list({id(c): c for c in [*self._calls.values(), *self._ringing.values()]}.values())
+
+    async def _close_call(self, call: Call) -> None:
+        with contextlib.suppress(RequestFailed, SIPUsageError):
+            await call.hangup()
+        if call.state is not CallState.ENDED:
+            self._call_over(call, "closed", by_remote=False)
+
+
+def _granted(response: Response, contact: str, asked: int) -> int:
+    """The expiry the registrar granted our contact (its Contact's
+    ``expires``, else Expires, else what we asked)."""
+    mine = parse_address(contact).uri
+    for c in response.contacts:
+        if c.uri == mine and c.expires is not None:
+            return c.expires
+    value = response.headers.get("Expires")
+    if value is not None and value.strip().isdigit():
+        return int(value)
+    return asked
