@@ -16,6 +16,7 @@ from sipstack.auth import DigestServer, ha1
 from sipstack.certs import DevCertificates, client_context, server_context, write_dev_certificates
 from sipstack.endpoint import Endpoint, IncomingRequest
 from sipstack.message import Request
+from sipstack.sdp import desktop_sharing_media, make_answer, make_offer, parse_sdp
 from sipstack.transaction import TimerConfig
 from sipstack.ua import (
     AuthenticationFailed,
@@ -25,6 +26,8 @@ from sipstack.ua import (
     CallProgress,
     CallState,
     CallUpdated,
+    ComposingChanged,
+    ControlChanged,
     Event,
     IncomingCall,
     InfoReceived,
@@ -358,9 +361,9 @@ async def test_reinvite_info_and_message_inside_the_call() -> None:
         assert ok.status == 200 and call.remote_sdp == ANSWER
         updated = await expect(bob, CallUpdated)
         assert updated.call.remote_sdp == held
-        await call.info(b"control: grant\r\n", "application/x-sipstack-control")
+        await call.info(b"Signal=5\r\nDuration=160\r\n", "application/dtmf-relay")
         info = await expect(bob, InfoReceived)
-        assert info.body == b"control: grant\r\n" and info.call is updated.call
+        assert info.body == b"Signal=5\r\nDuration=160\r\n" and info.call is updated.call
         await call.message("in the call")
         msg = await expect(bob, MessageReceived)
         assert msg.text == "in the call" and msg.call is updated.call
@@ -422,3 +425,46 @@ async def test_events_iterator_ends_when_the_peer_closes() -> None:
     await peer.close()
     await asyncio.wait_for(task, TIMEOUT)
     assert [type(e) for e in seen] == [MessageReceived]
+
+
+# -- typing indication and desktop sharing ----------------------------------------
+
+
+async def test_typing_indication_is_an_event_not_a_message() -> None:
+    async with pair() as (alice, bob):
+        await alice.typing(address(bob, "bob"))
+        typing = await expect(bob, ComposingChanged)
+        assert typing.active and typing.sender == "sip:alice@127.0.0.1"
+        assert typing.composing.refresh == 60
+        await alice.typing(address(bob, "bob"), active=False)
+        assert not (await expect(bob, ComposingChanged)).active
+        await alice.message(address(bob, "bob"), "done typing")
+        # Nothing but the real message arrives as a MessageReceived.
+        assert (await expect(bob, MessageReceived)).text == "done typing"
+
+
+async def test_desktop_sharing_call_with_control_granted_and_taken_back() -> None:
+    offer = make_offer("127.0.0.1", [desktop_sharing_media(50000)])
+    async with pair() as (alice, bob):
+
+        async def accept_sharing() -> None:
+            incoming = await expect(bob, IncomingCall)
+            remote = parse_sdp(incoming.call.remote_sdp)
+            assert [m.media_type for m in remote.media] == ["application"]
+            answer = make_answer(
+                remote, "127.0.0.1", [desktop_sharing_media(50002, setup="active")]
+            )
+            await incoming.call.accept(bytes(answer))
+
+        task = asyncio.ensure_future(accept_sharing())
+        call = await asyncio.wait_for(alice.call(address(bob, "bob"), bytes(offer)), TIMEOUT)
+        await task
+        assert parse_sdp(call.remote_sdp).media[0].proto == "TCP/RDP"
+        await call.grant_control()
+        granted = await expect(bob, ControlChanged)
+        assert granted.granted
+        await call.revoke_control()
+        assert not (await expect(bob, ControlChanged)).granted
+        await granted.call.typing()
+        assert (await expect(alice, ComposingChanged)).call is call
+        await call.hangup()

@@ -1,6 +1,6 @@
 """The Peer against SIPp, an independent implementation, over UDP and TCP:
-registration with a digest challenge SIPp verifies itself, MESSAGE and
-INVITE/ACK/BYE in both directions.  A test passes only when SIPp counts
+registration with a digest challenge SIPp verifies itself, MESSAGE,
+INVITE/ACK/BYE and SUBSCRIBE/NOTIFY in both directions.  A test passes only when SIPp counts
 every call successful and none failed."""
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from typing import TypeVar
 import pytest
 from sipp_runner import Transport, requires_sipp, run_sipp_uac, scenario, sipp_uas
 
+from sipstack.presence import Availability, Presence
 from sipstack.ua import (
     CallEnded,
     CallState,
     IncomingCall,
     MessageReceived,
     Peer,
+    PresenceChanged,
     Registered,
     Unregistered,
 )
@@ -153,6 +155,45 @@ async def test_sipp_calls_the_peer_which_answers(transport: Transport) -> None:
                 scenario("invite_uac.xml"), HOST, port, transport=transport, calls=calls, rate=20
             )
             answering.cancel()
+        result.assert_ok(calls)
+
+    await bounded(run())
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_peer_watches_sipp_presence(transport: Transport) -> None:
+    async def run() -> None:
+        async with (
+            sipp_uas(
+                scenario("subscribe_uas.xml"), transport=transport, calls=1, timeout=DEADLINE
+            ) as uas,
+            Peer("sip:bob@127.0.0.1", transport=transport, listen=listen(transport)) as peer,
+        ):
+            sub = await peer.presence.watch(f"sip:sipp@{HOST}:{uas.port}")
+            changed = await expect(peer, PresenceChanged)
+            assert changed.presence.availability is Availability.AVAILABLE
+            assert changed.presence.note == "SIPp is here"
+            await sub.unsubscribe()
+            result = await uas.stop()
+        result.assert_ok(1)
+
+    await bounded(run())
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_sipp_watches_the_peer(transport: Transport) -> None:
+    calls = 3
+
+    async def run() -> None:
+        async with Peer(
+            "sip:alice@127.0.0.1", transport=transport, listen=listen(transport)
+        ) as peer:
+            await peer.presence.publish(Presence("sip:alice@127.0.0.1", Availability.AWAY))
+            port = peer.endpoint.listener(transport.upper()).local[1]
+            result = await run_sipp_uac(
+                scenario("subscribe_uac.xml"), HOST, port, transport=transport, calls=calls, rate=20
+            )
+            assert peer.presence.watchers == []
         result.assert_ok(calls)
 
     await bounded(run())

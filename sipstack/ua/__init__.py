@@ -2,7 +2,7 @@
 messages, and places and answers calls; everything it learns arrives as
 typed events."""
 
-from ._call import Call, CallState
+from ._call import CONTROL_CONTENT_TYPE, CONTROL_PACKAGE, Call, CallState
 from ._events import (
     AuthenticationFailed,
     CallAnswered,
@@ -10,18 +10,27 @@ from ._events import (
     CallFailed,
     CallProgress,
     CallUpdated,
+    ComposingChanged,
+    ControlChanged,
     Event,
     IncomingCall,
     InfoReceived,
     MessageReceived,
+    NotifyReceived,
+    PresenceChanged,
     Registered,
     RegistrationFailed,
     RequestFailed,
+    SubscriptionEnded,
     Unregistered,
+    WatchersChanged,
 )
 from ._peer import Peer
+from ._presence import PresenceAgent, Subscription
 
 __all__ = [
+    "CONTROL_CONTENT_TYPE",
+    "CONTROL_PACKAGE",
     "AuthenticationFailed",
     "Call",
     "CallAnswered",
@@ -30,13 +39,21 @@ __all__ = [
     "CallProgress",
     "CallState",
     "CallUpdated",
+    "ComposingChanged",
+    "ControlChanged",
     "Event",
     "IncomingCall",
     "InfoReceived",
     "MessageReceived",
+    "NotifyReceived",
     "Peer",
+    "PresenceAgent",
+    "PresenceChanged",
     "Registered",
     "RegistrationFailed",
     "RequestFailed",
+    "Subscription",
+    "SubscriptionEnded",
     "Unregistered",
+    "WatchersChanged",
 ]

@@ -16,9 +16,16 @@ if TYPE_CHECKING:
     from ..endpoint import IncomingRequest
     from ._peer import Peer
 
-__all__ = ["Call", "CallState"]
+__all__ = ["CONTROL_CONTENT_TYPE", "CONTROL_PACKAGE", "Call", "CallState"]
 
 SDP = "application/sdp"
+
+#: Desktop-sharing control travels in INFO requests (RFC 6086) of this Info
+#: Package, with this content type and a one-line body: ``grant`` (the
+#: receiver may now control the sender's shared desktop) or ``revoke``.
+CONTROL_PACKAGE = "sipstack-control"
+CONTROL_CONTENT_TYPE = "application/x-sipstack-control"
+CONTROL_VERBS = {b"grant": True, b"revoke": False}
 
 
 class CallState(enum.Enum):
@@ -152,6 +159,32 @@ class Call:
         """Send an INFO inside the call (RFC 6086); raises on failure."""
         dialog = self._active_dialog()
         req = self.peer._in_dialog(dialog, "INFO", body=body, content_type=content_type)
+        return self.peer._check(await self.peer._send(req, dialog=dialog))
+
+    async def grant_control(self) -> Response:
+        """Let the other side control this side's shared desktop."""
+        return await self._control(b"grant")
+
+    async def revoke_control(self) -> Response:
+        """Take control of the shared desktop back."""
+        return await self._control(b"revoke")
+
+    async def _control(self, verb: bytes) -> Response:
+        dialog = self._active_dialog()
+        req = self.peer._in_dialog(
+            dialog,
+            "INFO",
+            body=verb + b"\r\n",
+            content_type=CONTROL_CONTENT_TYPE,
+            headers=[("Info-Package", CONTROL_PACKAGE)],
+        )
+        return self.peer._check(await self.peer._send(req, dialog=dialog))
+
+    async def typing(self, active: bool = True) -> Response:
+        """Tell the other side this side is typing (RFC 3994) in the call."""
+        dialog = self._active_dialog()
+        body, ctype = self.peer._composing_body(active)
+        req = self.peer._in_dialog(dialog, "MESSAGE", body=body, content_type=ctype)
         return self.peer._check(await self.peer._send(req, dialog=dialog))
 
     async def message(self, text: str | bytes, content_type: str = "text/plain") -> Response:

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 from ..errors import SIPError
 
 if TYPE_CHECKING:
+    from ..dialog import Notification
+    from ..presence import IsComposing, Presence, Watcher
     from ._call import Call
+    from ._presence import Subscription
 
 __all__ = [
     "AuthenticationFailed",
@@ -18,14 +21,20 @@ __all__ = [
     "CallFailed",
     "CallProgress",
     "CallUpdated",
+    "ComposingChanged",
+    "ControlChanged",
     "Event",
     "IncomingCall",
     "InfoReceived",
     "MessageReceived",
+    "NotifyReceived",
+    "PresenceChanged",
     "Registered",
     "RegistrationFailed",
     "RequestFailed",
+    "SubscriptionEnded",
     "Unregistered",
+    "WatchersChanged",
 ]
 
 
@@ -151,6 +160,68 @@ class InfoReceived:
     body: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ComposingChanged:
+    """The other side started or stopped typing (RFC 3994); ``call`` when
+    it came inside a call's dialog."""
+
+    sender: str
+    composing: IsComposing
+    call: Call | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the sender is typing."""
+        return self.composing.state == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlChanged:
+    """In a desktop-sharing call, the other side granted this side control
+    of its desktop (``granted``) or took it back."""
+
+    call: Call
+    granted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    """A watched contact's presence changed (or its first state arrived):
+    ``presence`` is what this watcher may see of it."""
+
+    subscription: Subscription
+    uri: str
+    presence: Presence
+
+
+@dataclass(frozen=True, slots=True)
+class WatchersChanged:
+    """Who watches this user changed (watcher-info from the server, or the
+    peer's own watchers when it serves its presence itself)."""
+
+    watchers: tuple[Watcher, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyReceived:
+    """A NOTIFY for a subscription to an event package other than presence
+    and watcher-info."""
+
+    subscription: Subscription
+    notification: Notification
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionEnded:
+    """A subscription ended: ``reason`` from the notifier (``deactivated``,
+    ``timeout``, ``rejected``, ``noresource``, ``probation``, ``giveup``) or
+    ``unsubscribed``; ``retry_after`` when the notifier gave one."""
+
+    subscription: Subscription
+    reason: str
+    retry_after: int | None
+
+
 Event = (
     Registered
     | RegistrationFailed
@@ -162,4 +233,10 @@ Event = (
     | CallUpdated
     | CallEnded
     | InfoReceived
+    | ComposingChanged
+    | ControlChanged
+    | PresenceChanged
+    | WatchersChanged
+    | NotifyReceived
+    | SubscriptionEnded
 )

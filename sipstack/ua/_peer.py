@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as _dt
 import logging
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -16,10 +17,18 @@ from ..endpoint import Endpoint, IncomingRequest
 from ..errors import SIPParseError, SIPUsageError
 from ..message import Address, Request, Response, SipURI, make_request, new_call_id, parse_address
 from ..message._uri import parse_uri
+from ..presence import (
+    ISCOMPOSING_CONTENT_TYPE,
+    ComposingState,
+    IsComposing,
+    PresenceError,
+    decode_iscomposing,
+    encode_iscomposing,
+)
 from ..transaction import DEFAULT_TIMERS, TimerConfig
 from ..transport import Destination, destination_for_request, host_for_via
 from ..transport._common import default_port
-from ._call import SDP, Call, CallState
+from ._call import CONTROL_CONTENT_TYPE, CONTROL_VERBS, SDP, Call, CallState
 from ._events import (
     AuthenticationFailed,
     CallAnswered,
@@ -27,6 +36,8 @@ from ._events import (
     CallFailed,
     CallProgress,
     CallUpdated,
+    ComposingChanged,
+    ControlChanged,
     Event,
     IncomingCall,
     InfoReceived,
@@ -36,6 +47,7 @@ from ._events import (
     RequestFailed,
     Unregistered,
 )
+from ._presence import PresenceAgent, Subscription
 
 __all__ = ["Peer"]
 
@@ -46,6 +58,9 @@ _TRANSPORTS = {"udp": "UDP", "tcp": "TCP", "tls": "TLS"}
 # challenge for a fresh nonce (stale=true) is normal, a third means the
 # server keeps refusing.
 _AUTH_ROUNDS = 3
+# RFC 3994 §3.2: an active indication promises a refresh within this many
+# seconds (the recommended 120 s would leave a stale "typing…" too long).
+_COMPOSING_REFRESH = 60
 
 
 class Peer:
@@ -113,11 +128,17 @@ class Peer:
             ("ACK", self._on_ack),
             ("BYE", self._on_bye),
             ("INFO", self._on_info),
+            ("SUBSCRIBE", self._on_subscribe),
+            ("NOTIFY", self._on_notify),
         ):
             self.endpoint.route(method, handler)
         self.endpoint.on_cancel = self._on_cancel
         self.endpoint.on_ack_timeout = self._on_ack_timeout
         self._register = register
+        # PUBLISH and watcher-info go to a server only when there is one.
+        self._has_server = register or registrar is not None or proxy is not None
+        #: Presence: publish, watch, access levels (:class:`PresenceAgent`).
+        self.presence = PresenceAgent(self)
         self._max_pending = max_pending_events
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._calls: dict[tuple[str, str, str], Call] = {}
@@ -147,6 +168,7 @@ class Peer:
             self._reg_task.cancel()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
+                await self.presence.close()
                 calls = [c for c in self._all_calls() if c.state is not CallState.ENDED]
                 await asyncio.gather(*(self._close_call(c) for c in calls), return_exceptions=True)
                 if self._registered_contact is not None:
@@ -244,6 +266,7 @@ class Peer:
         content_type: str | None = None,
         contact: bool = False,
         cseq: int | None = None,
+        headers: Iterable[tuple[str, str]] = (),
     ) -> Request:
         return dialog.create_request(
             method,
@@ -251,7 +274,7 @@ class Peer:
             content_type=content_type,
             contact=self._contact_for(self.transport) if contact else None,
             cseq=cseq,
-            headers=[("User-Agent", self.user_agent)],
+            headers=[*headers, ("User-Agent", self.user_agent)],
         )
 
     # -- sending with authentication ------------------------------------------------------------
@@ -262,6 +285,7 @@ class Peer:
         dialog: Dialog | None = None,
         on_response: Callable[[Response], None] | None = None,
         on_sent: Callable[[Request], None] | None = None,
+        dest: Destination | None = None,
     ) -> Response:
         """Send ``request`` and answer digest challenges (401/407) with the
         credentials of their realm; returns the final response.
@@ -275,7 +299,7 @@ class Peer:
             if on_sent is not None:
                 on_sent(request)
             response = await self.endpoint.request(
-                request, self._destination(request), on_response=on_response
+                request, dest or self._destination(request), on_response=on_response
             )
             if response.status not in (401, 407):
                 break
@@ -401,6 +425,30 @@ class Peer:
             self._reg_task = None
         await self._unregister()
 
+    async def _send_to_server(self, request: Request) -> Response:
+        """Send a request meant for this user's own server (PUBLISH): through
+        the outbound proxy when there is one, else to the registrar."""
+        if self.proxy is not None:
+            self._preload_route(request)
+            return await self._send(request)
+        dest_req = Request("OPTIONS", self.registrar, [])
+        dest = self._destination(dest_req)
+        return await self._send(request, dest=dest)
+
+    async def subscribe(
+        self, uri: str, event: str, *, expires: int = 600, accept: str | None = None
+    ) -> Subscription:
+        """Subscribe to any event package at ``uri`` (RFC 6665); NOTIFYs
+        arrive as :class:`NotifyReceived` events.  For presence use
+        ``peer.presence.watch``."""
+        return await self.presence.subscribe(uri, event, expires=expires, accept=accept)
+
+    def _on_subscribe(self, incoming: IncomingRequest) -> None:
+        self.presence.on_subscribe(incoming)
+
+    def _on_notify(self, incoming: IncomingRequest) -> None:
+        self.presence.on_notify(incoming)
+
     def _preload_route(self, request: Request) -> None:
         if self.proxy is not None:
             request.headers.add("Route", str(self.proxy))
@@ -427,6 +475,23 @@ class Peer:
         self._preload_route(req)
         return self._check(await self._send(req))
 
+    async def typing(self, to: str, active: bool = True) -> Response:
+        """Tell ``to`` that this user is typing (or stopped): an RFC 3994
+        is-composing MESSAGE.  The other side gets a
+        :class:`ComposingChanged` event, not a message."""
+        body, ctype = self._composing_body(active)
+        return await self.message(to, body, ctype)
+
+    def _composing_body(self, active: bool) -> tuple[bytes, str]:
+        state = ComposingState.ACTIVE if active else ComposingState.IDLE
+        doc = IsComposing(
+            state,
+            last_active=_dt.datetime.now(_dt.UTC) if active else None,
+            content_type="text/plain",
+            refresh=_COMPOSING_REFRESH if active else None,
+        )
+        return encode_iscomposing(doc), ISCOMPOSING_CONTENT_TYPE
+
     async def _on_message(self, incoming: IncomingRequest) -> None:
         request = incoming.request
         call = None
@@ -442,6 +507,15 @@ class Peer:
             return
         ctype = request.headers.get("Content-Type") or "text/plain"
         frm = request.from_addr
+        if _mime(ctype) == ISCOMPOSING_CONTENT_TYPE:
+            try:
+                composing = decode_iscomposing(request.body)
+            except PresenceError as exc:
+                incoming.respond(400, headers=[("Warning", f'399 sipstack "{exc}"')])
+                return
+            incoming.respond(200)
+            self._emit(ComposingChanged(str(frm.uri), composing, call))
+            return
         incoming.respond(200)
         self._emit(
             MessageReceived(
@@ -605,7 +679,7 @@ class Peer:
         if request.to_tag:
             await self._on_reinvite(incoming)
             return
-        if self._overloaded():
+        if self._overloaded() or self._closed:
             incoming.respond(503, headers=[("Retry-After", "5")])
             return
         try:
@@ -708,8 +782,16 @@ class Peer:
             return
         if not self._dialog_accepts(call.dialog, incoming):
             return
-        incoming.respond(200)
         ctype = request.headers.get("Content-Type") or ""
+        if _mime(ctype) == CONTROL_CONTENT_TYPE:
+            granted = CONTROL_VERBS.get(request.body.strip().lower())
+            if granted is None:
+                incoming.respond(400, headers=[("Warning", '399 sipstack "grant or revoke"')])
+                return
+            incoming.respond(200)
+            self._emit(ControlChanged(call, granted))
+            return
+        incoming.respond(200)
         self._emit(InfoReceived(call, ctype, request.body))
 
     def _call_over(
@@ -745,3 +827,9 @@ def _granted(response: Response, contact: str, asked: int) -> int:
     if value is not None and value.strip().isdigit():
         return int(value)
     return asked
+
+
+def _mime(content_type: str) -> str:
+    """The media type of a Content-Type value, lower case, without
+    parameters."""
+    return content_type.split(";", 1)[0].strip().lower()
