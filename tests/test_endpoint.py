@@ -15,6 +15,7 @@ import contextlib
 import logging
 import re
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -1336,3 +1337,29 @@ async def test_transaction_table_drains_after_a_burst(transport: str) -> None:
         await until(lambda: len(server.layer) == 0, "the server's table is empty")
         await until(lambda: len(client.layer) == 0, "the client's table is empty")
         assert server.layer.next_deadline is None
+
+
+async def test_a_request_on_a_connection_that_closes_fails_at_once() -> None:
+    """A TCP peer that reads the request and hangs up will never answer on
+    that connection: the request fails as a transport error (503) now, not
+    after Timer F."""
+    got = asyncio.Event()
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_message(reader)
+        got.set()
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with running(Endpoint(["tcp:127.0.0.1:0"])) as client:
+            req = new_request("MESSAGE", f"sip:bob@127.0.0.1:{port};transport=tcp", body=b"x")
+            started = time.monotonic()
+            resp = await within(client.request(req))
+            assert got.is_set()
+            assert resp.status == 503
+            assert time.monotonic() - started < 2.0
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -14,8 +14,8 @@ import pytest
 
 from sipstack.auth import DigestServer, ha1
 from sipstack.certs import DevCertificates, client_context, server_context, write_dev_certificates
-from sipstack.endpoint import Endpoint, IncomingRequest
-from sipstack.message import Request
+from sipstack.endpoint import Endpoint, HookPoint, IncomingRequest, MessageInfo
+from sipstack.message import Request, make_response, parse
 from sipstack.sdp import desktop_sharing_media, make_answer, make_offer, parse_sdp
 from sipstack.transaction import TimerConfig
 from sipstack.ua import (
@@ -34,6 +34,7 @@ from sipstack.ua import (
     MessageReceived,
     Peer,
     Registered,
+    RegistrationFailed,
     RequestFailed,
     Unregistered,
 )
@@ -468,3 +469,138 @@ async def test_desktop_sharing_call_with_control_granted_and_taken_back() -> Non
         await granted.call.typing()
         assert (await expect(alice, ComposingChanged)).call is call
         await call.hangup()
+
+
+# -- 2xx reliability, early media, forking, back-off -------------------------------
+
+
+async def test_a_lost_ack_is_recovered_by_the_2xx_retransmission() -> None:
+    """§13.3.1.4 / §13.2.2.4: the callee resends its 2xx until the ACK comes;
+    the caller answers each copy with the ACK again."""
+    dropped: list[Request] = []
+
+    def drop_first_ack(message: Any, info: MessageInfo) -> bool:
+        if isinstance(message, Request) and message.method == "ACK" and not dropped:
+            dropped.append(message)
+            return False
+        return True
+
+    async with pair(timers=FAST) as (alice, bob):
+        alice.endpoint.add_hook(HookPoint.WIRE_OUT, drop_first_ack)
+        answering = asyncio.ensure_future(answer_with(bob, ANSWER))
+        call = await asyncio.wait_for(alice.call(address(bob, "bob"), OFFER), TIMEOUT)
+        await asyncio.wait_for(answering, TIMEOUT)  # returns once the ACK arrived
+        assert dropped and call.state is CallState.ACTIVE
+        bob_call = (await expect(bob, CallAnswered)).call
+        assert bob_call.state is CallState.ACTIVE
+
+
+async def test_unacknowledged_answer_ends_the_call_with_a_bye() -> None:
+    def drop_acks(message: Any, info: MessageInfo) -> bool:
+        return not (isinstance(message, Request) and message.method == "ACK")
+
+    async with pair(timers=FAST) as (alice, bob):
+        alice.endpoint.add_hook(HookPoint.WIRE_OUT, drop_acks)
+        answering = asyncio.ensure_future(answer_with(bob, ANSWER))
+        await asyncio.wait_for(alice.call(address(bob, "bob"), OFFER), TIMEOUT)
+        await answering
+        # Timer L = 64*T1 later the callee gives up on the ACK and hangs up.
+        ended = await expect(bob, CallEnded)
+        assert ended.reason == "no-ack"
+        assert (await expect(alice, CallEnded)).reason == "bye"
+
+
+async def test_early_media_in_a_183() -> None:
+    early = OFFER.replace(b"o=- 1 1", b"o=- 3 1")
+    async with pair() as (alice, bob):
+
+        async def ring_with_media() -> None:
+            incoming = await expect(bob, IncomingCall)
+            await incoming.call.progress(183, early)
+            await expect(alice, CallProgress)  # the 180 sent on arrival
+            await incoming.call.accept(ANSWER)
+
+        task = asyncio.ensure_future(ring_with_media())
+        call = await asyncio.wait_for(alice.call(address(bob, "bob"), OFFER), TIMEOUT)
+        await task
+        statuses = []
+        while True:
+            try:
+                event = await alice.next_event(0.2)
+            except TimeoutError:
+                break
+            if isinstance(event, CallProgress):
+                statuses.append(event.status)
+        assert 183 in statuses
+        assert call.remote_sdp == ANSWER
+
+
+async def test_forked_second_answer_gets_ack_and_bye() -> None:
+    """Two 2xx with different To tags (a forking proxy, §13.2.2.4): the call
+    takes the first; the second dialog is acknowledged and ended at once."""
+    received: asyncio.Queue[Request] = asyncio.Queue()
+
+    class Fork(asyncio.DatagramProtocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            msg = parse(data)
+            assert isinstance(msg, Request)
+            received.put_nowait(msg)
+            if msg.method == "INVITE":
+                for tag in ("one", "two"):
+                    ok = make_response(
+                        msg,
+                        200,
+                        to_tag=tag,
+                        headers=[("Contact", f"<sip:{tag}@127.0.0.1:{port}>")],
+                        body=ANSWER,
+                        content_type="application/sdp",
+                    )
+                    self.transport.sendto(bytes(ok), addr)  # type: ignore[attr-defined]
+            elif msg.method == "BYE":
+                self.transport.sendto(bytes(make_response(msg, 200)), addr)  # type: ignore[attr-defined]
+
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(Fork, local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    try:
+        async with Peer("sip:alice@127.0.0.1") as alice:
+            call = await asyncio.wait_for(alice.call(f"sip:bob@127.0.0.1:{port}", OFFER), TIMEOUT)
+            assert call.dialog is not None and call.dialog.remote_tag == "one"
+            seen: list[tuple[str, str | None]] = []
+            while len(seen) < 4:
+                msg = await asyncio.wait_for(received.get(), TIMEOUT)
+                seen.append((msg.method, msg.to_tag))
+            assert sorted(seen) == [
+                ("ACK", "one"),
+                ("ACK", "two"),
+                ("BYE", "two"),
+                ("INVITE", None),
+            ]
+            assert call.state is CallState.ACTIVE
+    finally:
+        transport.close()
+
+
+async def test_failed_refresh_backs_off_then_registers_again() -> None:
+    async with registrar(users={"alice": "pw"}) as reg:
+        original = reg.on_register
+        failures = [1]
+
+        def flaky(incoming: IncomingRequest) -> None:
+            if len(reg.bindings) and failures:
+                failures.pop()
+                incoming.respond(503, headers=[("Retry-After", "1")])
+                return
+            original(incoming)
+
+        reg.endpoint.route("REGISTER", flaky)
+        async with Peer(
+            "sip:alice@127.0.0.1", password="pw", registrar=reg.uri, register=True, expires=2
+        ) as peer:
+            await expect(peer, Registered)
+            failed = await expect(peer, RegistrationFailed)
+            assert failed.status == 503 and failed.retry_in == 1.0
+            assert (await expect(peer, Registered)).expires == 2

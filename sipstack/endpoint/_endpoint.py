@@ -60,6 +60,7 @@ from ..transaction import (
 from ..transaction._layer import LayerEvent
 from ..transport import (
     RELIABLE,
+    Connection,
     Destination,
     Flow,
     Listener,
@@ -290,6 +291,7 @@ class Endpoint:
             tls_server=self._tls_server,
             tls_client=self._tls_client,
         )
+        self._transports.on_connection_lost = self._connection_lost
         # A UDP or TCP listener asked for with port 0 takes the port of the
         # first UDP/TCP listener on its host when that is free, as SIP
         # expects (a UDP request too large for the path MTU is sent over
@@ -762,6 +764,26 @@ class Endpoint:
             self.transports.sendto(data, flow.remote)
         else:
             flow.connection.write(data)
+
+    def _connection_lost(self, conn: Connection) -> None:
+        """A request sent on a connection that is now gone will not get its
+        answer there: fail its transaction as a transport error (503) now
+        rather than after Timer B/F, as a closed connection to a peer that
+        went away would otherwise hold its caller for 32 s."""
+        if self._closing:
+            return
+        waiting = (State.CALLING, State.TRYING, State.PROCEEDING)
+        for tx in self.layer.client_transactions():
+            pending = tx.context
+            if (
+                tx.state in waiting
+                and isinstance(pending, _Pending)
+                and pending.flow is not None
+                and pending.flow.connection is conn
+            ):
+                self._transport_failed(
+                    tx, ConnectionError(f"the connection to {conn.remote} closed")
+                )
 
     def _transport_failed(self, tx: Transaction, exc: BaseException) -> None:
         log.info("transport error: %s", exc)

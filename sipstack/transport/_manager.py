@@ -78,6 +78,9 @@ class TransportManager:
         self._all_conns: set[Connection] = set()
         self._connecting: dict[ConnKey, asyncio.Future[Connection]] = {}
         self._sweeper: asyncio.TimerHandle | None = None
+        #: Called with each TCP/TLS connection that closed (for whatever
+        #: reason), so that what waits for an answer on it can stop waiting.
+        self.on_connection_lost: Callable[[Connection], None] | None = None
         self._closing = False
 
     # -- listening ----------------------------------------------------------
@@ -265,10 +268,17 @@ class TransportManager:
         return True
 
     def _unregister(self, conn: Connection) -> None:
+        if conn not in self._all_conns:
+            return
         self._all_conns.discard(conn)
         key = (conn.transport_name, conn.remote[0], conn.remote[1])
         if self._conns.get(key) is conn:
             del self._conns[key]
+        if self.on_connection_lost is not None:
+            try:
+                self.on_connection_lost(conn)
+            except Exception:
+                log.exception("connection-lost callback failed")
 
     @property
     def connections(self) -> int:

@@ -99,6 +99,21 @@ class Call:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._confirmed.wait(), wait_ack)
 
+    async def progress(self, status: int = 183, sdp: bytes = b"") -> None:
+        """Send a provisional response to an incoming call: 183 Session
+        Progress with an early-media answer, or another 18x."""
+        if not 100 < status < 200:
+            raise SIPUsageError("a provisional response is 101-199")
+        incoming = self._pending_incoming()
+        if sdp:
+            self.local_sdp = sdp
+        incoming.respond(
+            status,
+            headers=[("Contact", self.peer._contact_for(incoming.flow.transport))],
+            body=sdp,
+            content_type=SDP if sdp else None,
+        )
+
     async def reject(self, status: int = 486, reason: str | None = None) -> None:
         """Refuse an incoming call (486 Busy Here, 603 Decline …)."""
         if not 300 <= status < 700:
@@ -151,7 +166,7 @@ class Call:
                 if response.body:
                     self.remote_sdp = response.body
                 return response
-            raise CallFailed("INVITE", response.status, response.reason)
+            raise CallFailed("INVITE", response.status, response.reason, response=response)
         finally:
             self._busy = False
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import SIPError
+from ..message import Response
 
 if TYPE_CHECKING:
     from ..dialog import Notification
@@ -40,14 +41,23 @@ __all__ = [
 
 class RequestFailed(SIPError):
     """A request got a final response of 300 or more (or none: a local 408
-    or 503).  ``status`` and ``reason`` are that response's."""
+    or 503).  ``status`` and ``reason`` are that response's; ``response``
+    is the response itself (its Retry-After, Warning …)."""
 
-    def __init__(self, method: str, status: int, reason: str, detail: str = "") -> None:
+    def __init__(
+        self,
+        method: str,
+        status: int,
+        reason: str,
+        detail: str = "",
+        response: Response | None = None,
+    ) -> None:
         text = f"{method} failed: {status} {reason}"
         super().__init__(f"{text} ({detail})" if detail else text)
         self.method = method
         self.status = status
         self.reason = reason
+        self.response = response
 
 
 class AuthenticationFailed(RequestFailed):

@@ -61,6 +61,8 @@ _AUTH_ROUNDS = 3
 # RFC 3994 §3.2: an active indication promises a refresh within this many
 # seconds (the recommended 120 s would leave a stale "typing…" too long).
 _COMPOSING_REFRESH = 60
+# The longest wait between attempts to register again after failures.
+_MAX_BACKOFF = 300.0
 
 
 class Peer:
@@ -318,7 +320,7 @@ class Peer:
             lines = self.auth.authorize(request, response)
         except AuthenticationError as exc:
             raise AuthenticationFailed(
-                request.method, response.status, response.reason, str(exc)
+                request.method, response.status, response.reason, str(exc), response
             ) from None
         if dialog is not None:
             dialog.local_seq += 1
@@ -343,8 +345,8 @@ class Peer:
         name = method or response.cseq.method
         warning = response.headers.get("Warning") or ""
         if response.status in (401, 407):
-            raise AuthenticationFailed(name, response.status, response.reason, warning)
-        raise RequestFailed(name, response.status, response.reason, warning)
+            raise AuthenticationFailed(name, response.status, response.reason, warning, response)
+        raise RequestFailed(name, response.status, response.reason, warning, response)
 
     def _spawn(self, coro: object) -> None:
         assert asyncio.iscoroutine(coro)
@@ -399,16 +401,25 @@ class Peer:
         backoff = 1.0
         while True:
             # Refresh well before expiry; a short binding halfway through.
-            await asyncio.sleep(max(1.0, granted - min(60.0, granted / 2)))
+            if granted > 0:
+                await asyncio.sleep(max(1.0, granted - min(60.0, granted / 2)))
             try:
                 granted = await self._register_once(self.expires)
                 backoff = 1.0
             except RequestFailed as exc:
-                self._emit(RegistrationFailed(str(self.aor), exc.status, exc.reason, backoff))
-                granted = 0
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 300.0)
-                granted = 1  # try again right after the back-off
+                # Exponential back-off, or the registrar's Retry-After when
+                # it asks for longer (RFC 3261 §21.5.4 / §20.33).
+                wait = backoff
+                retry = None
+                if exc.response is not None:
+                    with contextlib.suppress(SIPParseError):
+                        retry = exc.response.retry_after
+                if retry is not None and retry.duration is not None:
+                    wait = max(wait, float(retry.duration))
+                self._emit(RegistrationFailed(str(self.aor), exc.status, exc.reason, wait))
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+                await asyncio.sleep(wait)
+                granted = 0  # the next loop pass tries again at once
 
     async def _unregister(self) -> None:
         try:
@@ -581,7 +592,9 @@ class Peer:
         reason = "cancelled" if final.status == 487 else "rejected"
         if call.state is not CallState.ENDED:
             self._call_over(call, reason, by_remote=final.status != 487, status=final.status)
-        raise CallFailed("INVITE", final.status, final.reason, final.headers.get("Warning") or "")
+        raise CallFailed(
+            "INVITE", final.status, final.reason, final.headers.get("Warning") or "", final
+        )
 
     def _invite_response(
         self, call: Call, invite: Request, response: Response, answered: asyncio.Future[Response]
@@ -591,6 +604,8 @@ class Peer:
         if status < 200:
             call._progress.set()
             if status > 100:
+                if response.body and response.content_type is not None:
+                    call.remote_sdp = response.body  # early media (183)
                 if response.to_tag and call.dialog is None:
                     with contextlib.suppress(SIPParseError):
                         call.dialog = Dialog.as_uac(invite, response)
@@ -618,6 +633,9 @@ class Peer:
                 return
             call.dialog = dialog
             call.remote_sdp = response.body
+            # Set now, not when the ACK went out: a 2xx from another fork
+            # may arrive before then and must not take the call over.
+            call.state = CallState.ANSWERED
             self._calls[dialog.id] = call
             self._ringing.pop(call.call_id, None)
             self._spawn(self._ack_2xx(call, invite, response))
@@ -632,7 +650,7 @@ class Peer:
         ack = self._in_dialog(dialog, "ACK", cseq=invite.cseq.seq)
         call._ack = ack
         await self.endpoint.send_stateless(ack, self._destination(ack))
-        first = call.state is CallState.RINGING
+        first = call.state is not CallState.ACTIVE
         call.state = CallState.ACTIVE
         call._confirmed.set()
         if first:
