@@ -582,7 +582,7 @@ def test_serialise_parse_round_trip(desc: SessionDescription) -> None:
 
 @given(_DESCRIPTIONS)
 def test_hold_resume_keep_the_description_valid(desc: SessionDescription) -> None:
-    assume(desc.origin.version < 2**64 - 1)
+    assume(desc.origin.version < 2**64 - 2)  # hold, then resume: two versions up
     held = hold(desc)
     assert parse_sdp(bytes(held)) == held
     assert hold(held) == held

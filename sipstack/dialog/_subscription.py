@@ -230,7 +230,8 @@ def _dialog_from_notify(subscribe: Request, notify: Request) -> Dialog:
 class Notifier:
     """The notifier's side of one subscription, from the SUBSCRIBE that
     created it; answer that SUBSCRIBE with To tag ``local_tag`` and
-    :attr:`granted` as Expires, then send :meth:`notify` at once."""
+    :attr:`granted` as Expires, then send :meth:`notify` at once.
+    ``contact`` goes into every NOTIFY (or pass one to :meth:`notify`)."""
 
     def __init__(
         self,
@@ -241,6 +242,7 @@ class Notifier:
         min_expires: int = 60,
         max_expires: int = 3600,
         default_expires: int = 600,
+        contact: str | None = None,
     ) -> None:
         event = request.event
         if event is None:
@@ -253,6 +255,9 @@ class Notifier:
         self.granted = 0
         self.expires_at = now
         self.watcher = str(request.from_addr.uri)
+        #: The notifier's Contact, put in every NOTIFY (RFC 6665 §4.1.2.2:
+        #: a NOTIFY that creates the dialog at the subscriber needs one).
+        self.contact = contact
         self._grant(request, now)
 
     def _grant(self, request: Request, now: float) -> int:
@@ -300,7 +305,7 @@ class Notifier:
             headers=[("Event", event), ("Subscription-State", state)],
             body=body,
             content_type=content_type,
-            contact=contact,
+            contact=contact or self.contact,
         )
         if self.status is SubscriptionStatus.TERMINATED:
             self.dialog.terminate()

@@ -28,6 +28,7 @@ from ._build import (
     new_call_id,
     new_tag,
 )
+from ._cpim import CPIM_CONTENT_TYPE, CPIMError, CPIMMessage, decode_cpim, encode_cpim
 from ._framer import Ping, Pong, StreamFramer
 from ._headers import COMPACT_FORMS, Headers, canonical_name
 from ._lex import Params, parse_params, quote, split_commas, unquote
@@ -55,6 +56,7 @@ from ._values import (
 
 __all__ = [
     "COMPACT_FORMS",
+    "CPIM_CONTENT_TYPE",
     "DEFAULT_LIMITS",
     "REASON_PHRASES",
     "URI",
@@ -63,6 +65,8 @@ __all__ = [
     "AuthHeader",
     "BadExtension",
     "BodyTooLarge",
+    "CPIMError",
+    "CPIMMessage",
     "CSeq",
     "ContentType",
     "Event",
@@ -89,6 +93,8 @@ __all__ = [
     "VersionNotSupported",
     "Via",
     "canonical_name",
+    "decode_cpim",
+    "encode_cpim",
     "error_response",
     "format_date",
     "make_request",

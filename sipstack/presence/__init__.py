@@ -15,6 +15,16 @@ construction, so a document that exists can always be encoded.
 """
 
 from ._access import VISIBILITY, AccessLevel, PresenceItem, filter_for, visible_items
+from ._conference import (
+    CONFERENCE_INFO_CONTENT_TYPE,
+    ConferenceInfo,
+    ConferenceInfoState,
+    ConferenceUser,
+    EndpointStatus,
+    apply_update,
+    decode_conference_info,
+    encode_conference_info,
+)
 from ._errors import PresenceError, PresenceUsageError
 from ._iscomposing import (
     ISCOMPOSING_CONTENT_TYPE,
@@ -50,6 +60,7 @@ from ._winfo import (
 from ._xml import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_SIZE
 
 __all__ = [
+    "CONFERENCE_INFO_CONTENT_TYPE",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_ELEMENTS",
     "DEFAULT_MAX_SIZE",
@@ -64,6 +75,10 @@ __all__ = [
     "AccessLevel",
     "Availability",
     "ComposingState",
+    "ConferenceInfo",
+    "ConferenceInfoState",
+    "ConferenceUser",
+    "EndpointStatus",
     "IsComposing",
     "Meeting",
     "OutOfOffice",
@@ -77,10 +92,13 @@ __all__ = [
     "WatcherInfoState",
     "WatcherList",
     "WatcherStatus",
+    "apply_update",
     "decode",
+    "decode_conference_info",
     "decode_iscomposing",
     "decode_watcherinfo",
     "encode",
+    "encode_conference_info",
     "encode_iscomposing",
     "encode_watcherinfo",
     "filter_for",

@@ -3,6 +3,7 @@ messages, and places and answers calls; everything it learns arrives as
 typed events."""
 
 from ._call import CONTROL_CONTENT_TYPE, CONTROL_PACKAGE, Call, CallState
+from ._conversation import Conversation
 from ._events import (
     AuthenticationFailed,
     CallAnswered,
@@ -12,11 +13,14 @@ from ._events import (
     CallUpdated,
     ComposingChanged,
     ControlChanged,
+    ConversationEnded,
     Event,
     IncomingCall,
     InfoReceived,
     MessageReceived,
     NotifyReceived,
+    ParticipantJoined,
+    ParticipantLeft,
     PresenceChanged,
     Registered,
     RegistrationFailed,
@@ -41,11 +45,15 @@ __all__ = [
     "CallUpdated",
     "ComposingChanged",
     "ControlChanged",
+    "Conversation",
+    "ConversationEnded",
     "Event",
     "IncomingCall",
     "InfoReceived",
     "MessageReceived",
     "NotifyReceived",
+    "ParticipantJoined",
+    "ParticipantLeft",
     "Peer",
     "PresenceAgent",
     "PresenceChanged",

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from ..dialog import Dialog, DialogState
 from ..errors import SIPUsageError
 from ..message import Request, Response
-from ._events import CallEnded, CallFailed
+from ._events import CallFailed
 
 if TYPE_CHECKING:
     from ..endpoint import IncomingRequest
+    from ._conversation import Conversation
     from ._peer import Peer
 
 __all__ = ["CONTROL_CONTENT_TYPE", "CONTROL_PACKAGE", "Call", "CallState"]
@@ -73,6 +74,9 @@ class Call:
         self._ack: Request | None = None
         self._confirmed = asyncio.Event()
         self._busy = False  # a re-INVITE of ours is in progress (491 on glare)
+        #: Set when this INVITE dialog carries a conversation, not a call:
+        #: its events are conversation events.
+        self.conversation: Conversation | None = None
 
     def __repr__(self) -> str:
         side = "to" if self.outgoing else "from"
@@ -214,7 +218,7 @@ class Call:
             raise SIPUsageError(f"{self!r} is not in progress")
         return self.dialog
 
-    def _end(self, event: CallEnded) -> None:
+    def _end(self) -> None:
         self.state = CallState.ENDED
         if self.dialog is not None:
             self.dialog.terminate()

@@ -11,8 +11,9 @@ from ..message import Response
 
 if TYPE_CHECKING:
     from ..dialog import Notification
-    from ..presence import IsComposing, Presence, Watcher
+    from ..presence import ConferenceUser, IsComposing, Presence, Watcher
     from ._call import Call
+    from ._conversation import Conversation
     from ._presence import Subscription
 
 __all__ = [
@@ -24,11 +25,14 @@ __all__ = [
     "CallUpdated",
     "ComposingChanged",
     "ControlChanged",
+    "ConversationEnded",
     "Event",
     "IncomingCall",
     "InfoReceived",
     "MessageReceived",
     "NotifyReceived",
+    "ParticipantJoined",
+    "ParticipantLeft",
     "PresenceChanged",
     "Registered",
     "RegistrationFailed",
@@ -108,6 +112,8 @@ class MessageReceived:
     body: bytes
     call_id: str
     call: Call | None = None
+    #: The conversation it was said in (``sender`` is who said it).
+    conversation: Conversation | None = None
 
     @property
     def text(self) -> str:
@@ -195,6 +201,33 @@ class ControlChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class ParticipantJoined:
+    """Someone joined a conversation this peer is in (on joining, one event
+    for everyone already there)."""
+
+    conversation: Conversation
+    participant: ConferenceUser
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantLeft:
+    """Someone left a conversation this peer is in."""
+
+    conversation: Conversation
+    participant: ConferenceUser
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEnded:
+    """This peer is out of a conversation: it left (``by_remote`` false) or
+    the focus ended its part."""
+
+    conversation: Conversation
+    reason: str
+    by_remote: bool
+
+
+@dataclass(frozen=True, slots=True)
 class PresenceChanged:
     """A watched contact's presence changed (or its first state arrived):
     ``presence`` is what this watcher may see of it."""
@@ -245,6 +278,9 @@ Event = (
     | InfoReceived
     | ComposingChanged
     | ControlChanged
+    | ParticipantJoined
+    | ParticipantLeft
+    | ConversationEnded
     | PresenceChanged
     | WatchersChanged
     | NotifyReceived

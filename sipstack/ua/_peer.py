@@ -15,13 +15,26 @@ from ..auth import AuthenticationError, DigestClient, apply_credentials
 from ..dialog import Dialog, DialogError, cancel_for, uac_dialog_id, uas_dialog_id
 from ..endpoint import Endpoint, IncomingRequest
 from ..errors import SIPParseError, SIPUsageError
-from ..message import Address, Request, Response, SipURI, make_request, new_call_id, parse_address
+from ..message import (
+    CPIM_CONTENT_TYPE,
+    Address,
+    Request,
+    Response,
+    SipURI,
+    decode_cpim,
+    make_request,
+    new_call_id,
+    parse_address,
+)
 from ..message._uri import parse_uri
 from ..presence import (
+    CONFERENCE_INFO_CONTENT_TYPE,
     ISCOMPOSING_CONTENT_TYPE,
     ComposingState,
     IsComposing,
     PresenceError,
+    apply_update,
+    decode_conference_info,
     decode_iscomposing,
     encode_iscomposing,
 )
@@ -29,6 +42,7 @@ from ..transaction import DEFAULT_TIMERS, TimerConfig
 from ..transport import Destination, destination_for_request, host_for_via
 from ..transport._common import default_port
 from ._call import CONTROL_CONTENT_TYPE, CONTROL_VERBS, SDP, Call, CallState
+from ._conversation import Conversation
 from ._events import (
     AuthenticationFailed,
     CallAnswered,
@@ -38,10 +52,13 @@ from ._events import (
     CallUpdated,
     ComposingChanged,
     ControlChanged,
+    ConversationEnded,
     Event,
     IncomingCall,
     InfoReceived,
     MessageReceived,
+    ParticipantJoined,
+    ParticipantLeft,
     Registered,
     RegistrationFailed,
     RequestFailed,
@@ -518,6 +535,26 @@ class Peer:
             return
         ctype = request.headers.get("Content-Type") or "text/plain"
         frm = request.from_addr
+        conv = call.conversation if call is not None else None
+        if conv is not None and _mime(ctype) == CPIM_CONTENT_TYPE:
+            try:
+                said = decode_cpim(request.body)
+            except SIPParseError as exc:
+                incoming.respond(400, headers=[("Warning", f'399 sipstack "{exc}"')])
+                return
+            incoming.respond(200)
+            self._emit(
+                MessageReceived(
+                    sender=said.sender,
+                    display_name=said.sender_name,
+                    recipient=conv.uri,
+                    content_type=said.content_type,
+                    body=said.body,
+                    call_id=request.call_id,
+                    conversation=conv,
+                )
+            )
+            return
         if _mime(ctype) == ISCOMPOSING_CONTENT_TYPE:
             try:
                 composing = decode_iscomposing(request.body)
@@ -553,6 +590,45 @@ class Peer:
         """Invite ``to`` to a session offering ``sdp``; returns the answered
         :class:`Call` (ACK sent) or raises :class:`CallFailed` (486, 603,
         487 …).  Cancelling the awaiting task cancels the INVITE."""
+        return await self._invite(to, sdp, timeout, conversation=False)
+
+    async def join(self, uri: str, *, timeout: float | None = None) -> Conversation:
+        """Join the multi-party conversation at ``uri`` (created by the
+        first to join); its roster is followed at once.  Raises
+        :class:`CallFailed` when the focus refuses."""
+        call = await self._invite(uri, b"", timeout, conversation=True)
+        conv = call.conversation
+        assert conv is not None
+        try:
+            sub = await self.presence.subscribe(
+                uri, "conference", accept=CONFERENCE_INFO_CONTENT_TYPE, conversation=conv
+            )
+        except RequestFailed as exc:
+            log.info("no roster for %s: %s", uri, exc)
+        else:
+            conv.subscription = sub
+        return conv
+
+    def _roster_update(self, conv: Conversation, body: bytes) -> None:
+        try:
+            update = decode_conference_info(body)
+            roster = apply_update(conv.roster, update)
+        except PresenceError as exc:
+            log.info("bad roster for %s: %s", conv.uri, exc)
+            return
+        before = {u.entity: u for u in conv.participants}
+        conv.roster = roster
+        after = {u.entity: u for u in roster.users}
+        for entity, user in after.items():
+            if entity not in before:
+                self._emit(ParticipantJoined(conv, user))
+        for entity, user in before.items():
+            if entity not in after:
+                self._emit(ParticipantLeft(conv, user))
+
+    async def _invite(
+        self, to: str, sdp: bytes, timeout: float | None, *, conversation: bool
+    ) -> Call:
         invite = make_request(
             "INVITE",
             to,
@@ -565,6 +641,8 @@ class Peer:
         )
         self._preload_route(invite)
         call = Call(self, outgoing=True, remote=to, call_id=invite.call_id, local_sdp=sdp)
+        if conversation:
+            call.conversation = Conversation(to, call)
         call._invite_cseq = invite.cseq.seq
         self._ringing[invite.call_id] = call
         answered: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
@@ -609,7 +687,8 @@ class Peer:
                 if response.to_tag and call.dialog is None:
                     with contextlib.suppress(SIPParseError):
                         call.dialog = Dialog.as_uac(invite, response)
-                self._emit(CallProgress(call, status, response.reason))
+                if call.conversation is None:
+                    self._emit(CallProgress(call, status, response.reason))
             return
         if status >= 300:
             return
@@ -653,7 +732,7 @@ class Peer:
         first = call.state is not CallState.ACTIVE
         call.state = CallState.ACTIVE
         call._confirmed.set()
-        if first:
+        if first and call.conversation is None:
             self._emit(CallAnswered(call))
 
     async def _ack_and_bye(self, invite: Request, response: Response) -> None:
@@ -817,12 +896,18 @@ class Peer:
     ) -> None:
         if call.state is CallState.ENDED:
             return
-        event = CallEnded(call, reason, by_remote, status)
-        call._end(event)
+        call._end()
         if call.dialog is not None:
             self._calls.pop(call.dialog.id, None)
         self._ringing.pop(call.call_id, None)
-        self._emit(event)
+        conv = call.conversation
+        if conv is None:
+            self._emit(CallEnded(call, reason, by_remote, status))
+            return
+        conv.left = True
+        if conv.subscription is not None and by_remote:
+            self._spawn(conv.subscription.unsubscribe())
+        self._emit(ConversationEnded(conv, reason, by_remote))
 
     def _all_calls(self) -> list[Call]:
         return list({id(c): c for c in [*self._calls.values(), *self._ringing.values()]}.values())

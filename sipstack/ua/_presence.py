@@ -37,6 +37,7 @@ from ..errors import SIPUsageError
 from ..message import Request, SipURI, make_request
 from ..message._uri import parse_uri
 from ..presence import (
+    CONFERENCE_INFO_CONTENT_TYPE,
     PIDF_CONTENT_TYPE,
     WATCHERINFO_CONTENT_TYPE,
     AccessLevel,
@@ -62,6 +63,7 @@ from ._events import (
 
 if TYPE_CHECKING:
     from ..endpoint import IncomingRequest
+    from ._conversation import Conversation
     from ._peer import Peer
 
 __all__ = ["PresenceAgent", "Subscription"]
@@ -93,6 +95,8 @@ class Subscription:
         self._task: asyncio.Task[None] | None = None
         self._first = asyncio.Event()
         self._accept: str | None = None
+        #: The conversation whose roster this subscription follows.
+        self.conversation: Conversation | None = None
 
     def __repr__(self) -> str:
         return f"Subscription({self.event} of {self.target}, {self.status.value})"
@@ -241,14 +245,22 @@ class PresenceAgent:
         )
 
     async def subscribe(
-        self, uri: str, event: str, *, expires: int = 600, accept: str | None = None
+        self,
+        uri: str,
+        event: str,
+        *,
+        expires: int = 600,
+        accept: str | None = None,
+        conversation: Conversation | None = None,
     ) -> Subscription:
         """Subscribe to ``event`` at ``uri`` (RFC 6665); returns once the
-        SUBSCRIBE was accepted (2xx).  Raises :class:`RequestFailed`."""
+        SUBSCRIBE was accepted (2xx).  Raises :class:`RequestFailed`.
+        ``conversation``: the roster subscription of a joined conversation."""
         if len(self._subs) + len(self._pending) >= MAX_SUBSCRIPTIONS:
             raise SIPUsageError(f"more than {MAX_SUBSCRIPTIONS} subscriptions")
         sub = Subscription(self.peer, uri, event, expires)
         sub._accept = accept
+        sub.conversation = conversation
         await self._start(sub)
         sub._task = asyncio.ensure_future(self._keep(sub))
         return sub
@@ -433,6 +445,8 @@ class PresenceAgent:
                 return
             watchers = tuple(w for lst in info.lists for w in lst.watchers)
             peer._emit(WatchersChanged(watchers))
+        elif sub.conversation is not None and ctype == CONFERENCE_INFO_CONTENT_TYPE and note.body:
+            peer._roster_update(sub.conversation, note.body)
         else:
             peer._emit(NotifyReceived(sub, note))
 
