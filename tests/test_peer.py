@@ -161,9 +161,15 @@ class Registrar:
     requests when ``proxy_auth``), bindings by AOR."""
 
     def __init__(
-        self, users: dict[str, str], realm: str = "test", proxy_auth: bool = False, **kw: Any
+        self,
+        users: dict[str, str],
+        realm: str = "test",
+        proxy_auth: bool = False,
+        listen: tuple[str, ...] = ("udp:127.0.0.1:0", "tcp:127.0.0.1:0"),
+        tls_server: Any = None,
+        **kw: Any,
     ) -> None:
-        self.endpoint = Endpoint(["udp:127.0.0.1:0", "tcp:127.0.0.1:0"])
+        self.endpoint = Endpoint(listen, tls_server=tls_server)
         self.digest = DigestServer(realm, **kw)
         self.realm = realm
         self.users = users
@@ -216,6 +222,12 @@ class Registrar:
     def uri(self) -> str:
         return f"sip:127.0.0.1:{self.endpoint.listener('UDP').local[1]}"
 
+    def uri_for(self, transport: str) -> str:
+        port = self.endpoint.listener(transport).local[1]
+        if transport == "TLS":
+            return f"sips:127.0.0.1:{port}"
+        return f"sip:127.0.0.1:{port};transport={transport.lower()}"
+
 
 @asynccontextmanager
 async def registrar(**kw: Any) -> AsyncIterator[Registrar]:
@@ -239,6 +251,37 @@ async def test_register_answers_the_digest_challenge(algorithms: tuple[str, ...]
             assert retry.cseq.seq == first.cseq.seq + 1 and retry.call_id == first.call_id
         assert await expect(peer, Unregistered)
         assert "sip:alice@127.0.0.1" not in reg.bindings  # unregistered on close
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_register_and_challenged_message_over_each_transport(
+    transport: str, dev: DevCertificates
+) -> None:
+    tls = server_context(dev.server_cert, dev.server_key) if transport == "TLS" else None
+    listen = ("udp:127.0.0.1:0", f"{transport.lower()}:127.0.0.1:0")
+    if transport == "UDP":
+        listen = ("udp:127.0.0.1:0", "tcp:127.0.0.1:0")
+    async with registrar(
+        users={"alice": "pw"}, proxy_auth=True, listen=listen, tls_server=tls
+    ) as reg:
+        uri = reg.uri_for(transport)
+        peer = Peer(
+            "sip:alice@127.0.0.1",
+            password="pw",
+            registrar=uri,
+            register=True,
+            transport=transport.lower(),
+            # A client connects out: it needs no TLS listener of its own.
+            listen=["udp:127.0.0.1:0", "tcp:127.0.0.1:0"],
+            tls_client=client_context(ca=dev.ca_cert) if transport == "TLS" else None,
+        )
+        async with peer:
+            assert (await expect(peer, Registered)).expires == 60
+            target = uri.replace("127.0.0.1", "bob@127.0.0.1", 1)
+            assert (await asyncio.wait_for(peer.message(target, "hi"), TIMEOUT)).status == 202
+        [first, *_] = reg.requests
+        assert first.top_via.transport == transport
+        assert "Proxy-Authorization" in reg.messages[0].headers
 
 
 async def test_wrong_password_is_a_clear_error() -> None:

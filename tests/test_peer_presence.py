@@ -212,9 +212,10 @@ async def test_closing_the_watched_peer_ends_the_subscription() -> None:
 class Notifier:
     """A hand-driven notifier on an Endpoint."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, expires: int = 600) -> None:
         self.endpoint = Endpoint(["udp:127.0.0.1:0"])
         self.mode = mode
+        self.expires = expires
         self.subscribes: list[Request] = []
         self.endpoint.route("SUBSCRIBE", self.on_subscribe)
 
@@ -249,7 +250,8 @@ class Notifier:
             assert answer.status == 200
             incoming.respond(200, headers=[("Expires", "600"), ("Contact", f"<{self.uri}>")])
             return
-        incoming.respond(200, headers=[("Expires", "600"), ("Contact", f"<{self.uri}>")])
+        expires = str(self.expires)
+        incoming.respond(200, headers=[("Expires", expires), ("Contact", f"<{self.uri}>")])
         if self.mode == "silent":
             return  # no NOTIFY: the subscriber's Timer N must fire
         if self.mode == "reject" and len(self.subscribes) == 1:
@@ -259,13 +261,13 @@ class Notifier:
         elif self.mode == "probation" and len(self.subscribes) == 1:
             state = "terminated;reason=probation;retry-after=1"
         else:
-            state = "active;expires=600"
+            state = f"active;expires={self.expires}"
         await self.endpoint.request(self.notify_for(request, tag, state, body))
 
 
 @asynccontextmanager
-async def notifier(mode: str) -> AsyncIterator[Notifier]:
-    n = Notifier(mode)
+async def notifier(mode: str, expires: int = 600) -> AsyncIterator[Notifier]:
+    n = Notifier(mode, expires)
     async with n.endpoint:
         yield n
 
@@ -398,3 +400,37 @@ async def test_publish_initial_modify_refresh_412_and_remove() -> None:
         removal = server.requests[-1]
         assert removal.expires == 0 and removal.headers.get("SIP-If-Match") == etag
         assert server.state == {}
+
+
+async def test_subscription_is_refreshed_in_its_dialog_before_it_expires() -> None:
+    async with notifier("plain", expires=2) as carol, Peer("sip:bob@127.0.0.1") as bob:
+        sub = await bob.presence.watch(carol.uri)
+        await expect(bob, PresenceChanged)
+
+        async def refreshed() -> Request:
+            while True:
+                for request in carol.subscribes[1:]:
+                    return request
+                await asyncio.sleep(0.05)
+
+        refresh = await asyncio.wait_for(refreshed(), TIMEOUT)  # granted 2 s: at 1 s
+        first = carol.subscribes[0]
+        assert refresh.to_tag and refresh.call_id == first.call_id
+        assert refresh.cseq.seq == first.cseq.seq + 1 and refresh.expires == 600
+        assert sub.status.value == "active"
+
+
+async def test_closing_a_watching_peer_unsubscribes_and_leaves_no_task() -> None:
+    async with Peer("sip:alice@127.0.0.1") as alice:
+        bob = Peer("sip:bob@127.0.0.1")
+        await bob.start()
+        sub = await bob.presence.watch(address(alice, "alice"))
+        await expect(bob, PresenceChanged)
+        assert [w.uri for w in alice.presence.watchers] == ["sip:bob@127.0.0.1"]
+        await bob.close()
+        assert sub.ended.is_set() and not bob._tasks
+        assert sub._task is None
+        changed = await expect(alice, WatchersChanged)
+        while changed.watchers:
+            changed = await expect(alice, WatchersChanged)
+        assert alice.presence.watchers == []

@@ -1,6 +1,6 @@
 """Presence bodies, sans-I/O: PIDF with RPID rich presence (RFC 3863,
-RFC 4480), access-level filtering, watcher information (RFC 3857/3858) and
-is-composing indications (RFC 3994).
+RFC 4480), access-level filtering, watcher information (RFC 3857/3858),
+is-composing indications (RFC 3994) and conference rosters (RFC 4575).
 
 >>> from sipstack.presence import AccessLevel, Availability, Presence, decode, encode, filter_for
 >>> doc = Presence("sip:alice@example.com", Availability.BUSY, note="In a call")
