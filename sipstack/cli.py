@@ -5,6 +5,10 @@ stream of several) and pretty-prints it with its typed headers.
 
 ``sipstack certs`` writes a development CA and server and client
 certificates signed by it, for trying out TLS.
+
+``sipstack server`` runs the registrar, proxy, presence server and
+conversation focus; ``sipstack users add|passwd|remove|list`` manages its
+accounts.
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import SIPParseError
+from .errors import SIPParseError, SIPUsageError
 from .message import Message, Ping, Pong, Request, StreamFramer, parse
+
+if TYPE_CHECKING:
+    from .server import ServerConfig
 
 __all__ = ["main"]
 
@@ -149,6 +157,96 @@ def _cmd_certs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _server_config(args: argparse.Namespace) -> ServerConfig:
+    from .server import ServerConfig, load_config, parse_hostport
+
+    cfg = ServerConfig()
+    if args.config:
+        cfg = load_config(Path(args.config), cfg)
+    if args.data_dir:
+        cfg.data_dir = Path(args.data_dir)
+    if getattr(args, "domains", None):
+        cfg.domains = list(args.domains)
+    if getattr(args, "listen", None):
+        cfg.listen = [parse_hostport(x) for x in args.listen]
+    return cfg
+
+
+def _cmd_server(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from .server import run_server
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    try:
+        cfg = _server_config(args)
+        asyncio.run(run_server(cfg))
+    except SIPUsageError as exc:
+        print(f"sipstack: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"sipstack: cannot start the server: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    import getpass
+    import os
+
+    if args.password is not None:
+        return str(args.password)
+    env = os.environ.get("SIPSTACK_PASSWORD")
+    if env:
+        return env
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SIPUsageError("the passwords differ")
+    return first
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .server import add_user
+    from .storage import open_store
+
+    try:
+        cfg = _server_config(args)
+        store = open_store(cfg.data_dir)
+    except (SIPUsageError, OSError) as exc:
+        print(f"sipstack: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        try:
+            if args.action in ("add", "passwd"):
+                exists = await store.accounts.get(args.username) is not None
+                if args.action == "passwd" and not exists:
+                    print(f"sipstack: no user {args.username}", file=sys.stderr)
+                    return 1
+                await add_user(store, args.username, _password(args), cfg.realm, args.display_name)
+                print(f"{'changed' if exists else 'added'} {args.username}@{cfg.realm}")
+            elif args.action == "remove":
+                if not await store.accounts.remove(args.username):
+                    print(f"sipstack: no user {args.username}", file=sys.stderr)
+                    return 1
+                print(f"removed {args.username}")
+            else:
+                for account in await store.accounts.all():
+                    name = f' "{account.display_name}"' if account.display_name else ""
+                    print(f"{account.username}@{account.realm}{name}")
+            return 0
+        except SIPUsageError as exc:
+            print(f"sipstack: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``sipstack`` command."""
     p = argparse.ArgumentParser(prog="sipstack", description="An asyncio SIP stack.")
@@ -176,6 +274,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pc.add_argument("--force", action="store_true", help="replace existing files, the CA included")
     pc.set_defaults(func=_cmd_certs)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    common.add_argument(
+        "--data-dir", metavar="DIR", help="where the data lives (default: ./sipstack-data)"
+    )
+    common.add_argument(
+        "--domain", action="append", dest="domains", metavar="NAME",
+        help="a domain served (repeatable; default: localhost)",
+    )  # fmt: skip
+
+    ps = sub.add_parser(
+        "server", parents=[common], help="run the registrar, proxy and presence server"
+    )
+    ps.add_argument(
+        "--listen", action="append", metavar="HOST:PORT",
+        help="UDP and TCP on PORT, TLS on PORT+1 (repeatable; default 127.0.0.1:5060)",
+    )  # fmt: skip
+    ps.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    ps.set_defaults(func=_cmd_server)
+    pu = sub.add_parser("users", help="manage the server's accounts")
+    us = pu.add_subparsers(dest="action", required=True)
+    for action, text in (("add", "add a user"), ("passwd", "change a password")):
+        pa = us.add_parser(action, parents=[common], help=text)
+        pa.add_argument("username")
+        pa.add_argument("--password", help="the password (else $SIPSTACK_PASSWORD, else a prompt)")
+        pa.add_argument("--display-name", help="the user's display name")
+    us.add_parser("remove", parents=[common], help="remove a user").add_argument("username")
+    us.add_parser("list", parents=[common], help="list the users")
+    pu.set_defaults(func=_cmd_users)
     return p
 
 

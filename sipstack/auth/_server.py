@@ -262,6 +262,13 @@ class DigestServer:
             return result(AuthStatus.NC_REPLAY)
         return result(AuthStatus.OK)
 
+    def claimed_user(self, request: Request, *, proxy: bool = False) -> str | None:
+        """The user name the credentials for this realm claim (unverified):
+        what a server looks up before :meth:`verify`."""
+        header = "Proxy-Authorization" if proxy else "Authorization"
+        creds, _ = self._select(request, header)
+        return None if creds is None else creds.username
+
     def _select(self, request: Request, header: str) -> tuple[AuthHeader | None, AuthStatus]:
         """Our realm's Digest credentials, or None and why there are none."""
         malformed = other_realm = False

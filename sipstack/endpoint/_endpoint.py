@@ -174,6 +174,15 @@ class IncomingRequest:
         """Send a response built by the caller."""
         self._send(response, response.status)
 
+    def forward(self, response: Response) -> None:
+        """Send a response a proxy got from downstream (its own Via already
+        removed): like :meth:`send`, and once the INVITE was answered 2xx,
+        further 2xx (retransmissions, other forks) pass too (§16.7 step 5)."""
+        if 200 <= response.status < 300 and self.transaction.state is State.ACCEPTED:
+            self.endpoint._respond(self.transaction, response)
+            return
+        self._send(response, response.status)
+
     def _send(self, response: Response, status: int) -> None:
         if self._final is not None or self.transaction.state not in _UNANSWERED:
             raise SIPUsageError(f"{self.request.method} was already answered")
@@ -615,6 +624,7 @@ class Endpoint:
         dest: Destination | None = None,
         *,
         on_response: Callable[[Response], None] | None = None,
+        push_via: bool = False,
     ) -> Response:
         """Send ``request`` in a client transaction and return its final
         response.
@@ -623,14 +633,15 @@ class Endpoint:
         else the Request-URI; §8.1.2).  A top Via with a fresh branch and
         ``rport`` is added when the request has none.  ``on_response`` sees
         every response, provisional ones and 2xx retransmissions for INVITE
-        included.  When no response comes (Timer B/F) or the transport
+        included.  ``push_via`` adds this endpoint's Via above those the
+        request has (a proxy forwarding it, §16.6 step 8).  When no response comes (Timer B/F) or the transport
         fails, a locally made 408 or 503 is returned (RFC 3261 §8.1.3.1) with
         a Warning saying why.
         """
         if self._closing:
             raise SIPUsageError("the endpoint is closing")
         loop = self.transports.loop
-        dest, server_name = await self._next_hop(request, dest)
+        dest, server_name = await self._next_hop(request, dest, push_via)
         if self._hooks and not self._run_hooks(HookPoint.TU_OUT, request, None, "out"):
             return _local_response(request, 503, "stopped by a hook")
         future: asyncio.Future[Response] = loop.create_future()
@@ -644,17 +655,20 @@ class Endpoint:
         self._dispatch(events)
         return await future
 
-    async def send_stateless(self, request: Request, dest: Destination | None = None) -> None:
+    async def send_stateless(
+        self, request: Request, dest: Destination | None = None, *, push_via: bool = False
+    ) -> None:
         """Send a request outside any transaction (the ACK for a 2xx,
-        §13.2.2.4); a top Via is added when missing."""
-        dest, server_name = await self._next_hop(request, dest)
+        §13.2.2.4); a top Via is added when missing (or always, with
+        ``push_via``: a proxy forwarding it)."""
+        dest, server_name = await self._next_hop(request, dest, push_via)
         flow = self._flow_to(dest, None) or await self._connect(dest, server_name)
         if self._hooks and not self._run_hooks(HookPoint.WIRE_OUT, request, flow, "out"):
             return
         self._write(bytes(request), flow)
 
     async def _next_hop(
-        self, request: Request, dest: Destination | None
+        self, request: Request, dest: Destination | None, push_via: bool = False
     ) -> tuple[Destination, str | None]:
         """Where ``request`` goes (an IP address) and the name a TLS peer
         must prove; the top Via is added when the request has none."""
@@ -664,7 +678,7 @@ class Endpoint:
         if not is_ip(dest.host):
             server_name = dest.host
             dest = Destination(dest.transport, await self._resolve(dest), dest.port)
-        if "Via" not in request.headers:
+        if push_via or "Via" not in request.headers:
             dest = self._add_via(request, dest)
         return dest, server_name
 

@@ -50,7 +50,6 @@ class _RandomPool:
             self._pos = pos + nbytes
             return self._buf[pos : pos + nbytes].hex()
 
-
     def reset(self) -> None:
         """Forget the buffered bytes (a forked child must not reuse its
         parent's)."""

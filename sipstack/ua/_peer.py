@@ -387,9 +387,11 @@ class Peer:
         contact = self._contact_for(self.transport)
         for _ in range(2):
             self._reg_cseq += 1
+            # The Request-URI names the domain (§10.2); the registrar's
+            # address only says where the request goes.
             req = make_request(
                 "REGISTER",
-                self.registrar,
+                SipURI(self.aor.host, scheme=self.aor.scheme),
                 from_addr=self.from_address,
                 to_addr=self.from_address,
                 call_id=self._reg_call_id,
@@ -397,8 +399,7 @@ class Peer:
                 contact=contact,
                 headers=[("Expires", str(expires)), ("User-Agent", self.user_agent)],
             )
-            self._preload_route(req)
-            response = await self._send(req)
+            response = await self._send_to_server(req)
             if response.status == 423 and (mins := response.headers.get("Min-Expires")):
                 # Interval Too Brief: ask again for what the registrar wants.
                 with contextlib.suppress(ValueError):
@@ -454,8 +455,9 @@ class Peer:
         await self._unregister()
 
     async def _send_to_server(self, request: Request) -> Response:
-        """Send a request meant for this user's own server (PUBLISH): through
-        the outbound proxy when there is one, else to the registrar."""
+        """Send a request meant for this user's own server (REGISTER,
+        PUBLISH): through the outbound proxy when there is one, else to the
+        registrar."""
         if self.proxy is not None:
             self._preload_route(request)
             return await self._send(request)

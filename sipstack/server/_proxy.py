@@ -1,0 +1,359 @@
+"""The stateful proxy (RFC 3261 §16): requests for local users go to their
+registered contacts (all of them at once: parallel forking), responses come
+back aggregated, dialogs stay on the server through Record-Route.
+
+Policy: requests outside a dialog from local users must prove who they are
+(407) and may only claim their own address; requests to local users from
+elsewhere are challenged too unless anonymous inbound is allowed; requests
+for other domains are refused (403) without federation.  Conversation URIs
+go to the conversation focus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from ..dialog import cancel_for
+from ..endpoint import Endpoint, IncomingRequest
+from ..errors import SIPParseError, SIPUsageError
+from ..message import Request, Response, SipURI, parse_address
+from ..transport import destination_for_request
+from ._focus import ConversationFocus
+from ._registrar import Registrar, aor_of
+
+__all__ = ["Proxy"]
+
+log = logging.getLogger("sipstack.server")
+
+# Requests whose responses set up dialogs: the proxy records its route.
+_RECORD_ROUTE = frozenset({"INVITE", "SUBSCRIBE", "REFER", "NOTIFY"})
+# Methods the proxy forwards (REGISTER goes to the registrar).
+FORWARDED = ("INVITE", "ACK", "BYE", "CANCEL", "MESSAGE", "INFO", "UPDATE", "SUBSCRIBE",
+             "NOTIFY", "PUBLISH", "REFER", "OPTIONS", "PRACK")  # fmt: skip
+
+
+class _Forward:
+    """One forwarded request: its branches and the best answer so far."""
+
+    def __init__(self, incoming: IncomingRequest) -> None:
+        self.incoming = incoming
+        self.branches: list[Request] = []
+        self.pending: set[int] = set()
+        self.best: Response | None = None
+        self.answered = False
+
+
+class Proxy:
+    """Forwards what the registrar does not handle."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        registrar: Registrar,
+        domains: set[str],
+        *,
+        anonymous_inbound: bool = False,
+        federation: bool = False,
+        conversations: ConversationFocus | None = None,
+        conversation_prefix: str = "conv-",
+    ) -> None:
+        self.endpoint = endpoint
+        self.registrar = registrar
+        self.domains = {d.lower() for d in domains}
+        self.anonymous_inbound = anonymous_inbound
+        self.federation = federation
+        self.focus = conversations
+        self.conversation_prefix = conversation_prefix
+        self._forwards: dict[object, _Forward] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def attach(self) -> None:
+        """Route every forwarded method to the proxy."""
+        for method in FORWARDED:
+            if method == "ACK":
+                self.endpoint.route("ACK", self.on_ack)
+            elif method != "CANCEL":
+                self.endpoint.route(method, self.on_request)
+        self.endpoint.on_cancel = self.on_cancel
+
+    # -- who is this for --------------------------------------------------------------
+    def _is_us(self, uri: object) -> bool:
+        """A URI naming this server itself (a Route it recorded)."""
+        if not isinstance(uri, SipURI):
+            return False
+        if uri.host.lower() in self.domains:
+            return uri.user is None
+        return self._our_address(uri)
+
+    def _our_address(self, uri: SipURI) -> bool:
+        host = uri.host.lower().strip("[]")
+        return any(
+            host == lst.local[0] and (uri.port or 5060) in (lst.local[1], 5060)
+            for lst in self.endpoint.listeners
+        )
+
+    def _record_route(self, incoming: IncomingRequest) -> str:
+        host, port = incoming.flow.local
+        shown = f"[{host}]" if ":" in host else host
+        transport = incoming.flow.transport
+        scheme = "sips" if transport == "TLS" else "sip"
+        tparam = ";transport=tcp" if transport == "TCP" else ""
+        return f"<{scheme}:{shown}:{port}{tparam};lr>"
+
+    def _is_conversation(self, uri: object) -> bool:
+        return (
+            self.focus is not None
+            and isinstance(uri, SipURI)
+            and (uri.host.lower() in self.domains or self._our_address(uri))
+            and (uri.user or "").startswith(self.conversation_prefix)
+        )
+
+    # -- requests ---------------------------------------------------------------------------
+    async def on_request(self, incoming: IncomingRequest) -> None:
+        """Route one request (§16.3 - §16.6)."""
+        request = incoming.request
+        try:
+            max_forwards = request.max_forwards
+        except SIPParseError:
+            incoming.respond(400, "Bad Max-Forwards")
+            return
+        if max_forwards is not None and max_forwards <= 0:
+            incoming.respond(483)
+            return
+        routes = list(request.headers.get_all("Route"))
+        # Strip the Route that names us (we recorded it, §16.4).
+        while routes and self._is_us(_route_uri(routes[0])):
+            routes.pop(0)
+        in_dialog = bool(request.to_tag)
+        if self._is_conversation(request.uri) and not routes:
+            await self._to_focus(incoming)
+            return
+        if in_dialog or routes:
+            # Loose routing inside a dialog: the Request-URI is the target.
+            await self._forward(incoming, [(request.uri, ())], routes, record=False)
+            return
+        if not await self._allowed(incoming):
+            return
+        uri = request.uri
+        aor = aor_of(uri)
+        if not isinstance(uri, SipURI) or uri.host.lower() not in self.domains:
+            if not self.federation:
+                incoming.respond(403, "No Federation")
+                return
+            await self._forward(
+                incoming, [(uri, ())], routes, record=request.method in _RECORD_ROUTE
+            )
+            return
+        if aor is None:
+            incoming.respond(404)
+            return
+        username = aor.split(":", 1)[1].split("@", 1)[0]
+        if await self.registrar.store.accounts.get(username) is None:
+            incoming.respond(404, "No Such User")
+            return
+        bindings = self.registrar.lookup(aor)
+        if not bindings:
+            incoming.respond(480, "Not Signed In")
+            return
+        targets = [(parse_address(b.contact).uri, b.path) for b in bindings]
+        await self._forward(incoming, targets, routes, record=request.method in _RECORD_ROUTE)
+
+    async def _allowed(self, incoming: IncomingRequest) -> bool:
+        """Authenticate a request from a local user (407); a request from
+        elsewhere needs anonymous inbound allowed."""
+        request = incoming.request
+        frm = request.from_addr.uri
+        local_sender = isinstance(frm, SipURI) and frm.host.lower() in self.domains
+        if not local_sender and self.anonymous_inbound:
+            return True
+        username = await self.registrar.authenticate(incoming, proxy=True)
+        if username is None:
+            return False
+        if aor_of(frm) != f"sip:{username}@{frm.host.lower() if isinstance(frm, SipURI) else ''}":
+            incoming.respond(403, "From Is Not The Authenticated User")
+            return False
+        return True
+
+    async def _to_focus(self, incoming: IncomingRequest) -> None:
+        assert self.focus is not None
+        method = incoming.request.method
+        if method == "INVITE" and not incoming.request.to_tag and not await self._allowed(incoming):
+            return
+        handler = {
+            "INVITE": self.focus.on_invite,
+            "BYE": self.focus.on_bye,
+            "MESSAGE": self.focus.on_message,
+            "SUBSCRIBE": self.focus.on_subscribe,
+        }.get(method)
+        if handler is None:
+            incoming.respond(405)
+            return
+        handler(incoming)
+
+    async def _forward(
+        self,
+        incoming: IncomingRequest,
+        targets: Sequence[tuple[object, tuple[str, ...]]],
+        routes: list[str],
+        *,
+        record: bool,
+    ) -> None:
+        request = incoming.request
+        targets = [t for t in targets if not (isinstance(t[0], SipURI) and self._our_address(t[0]))]
+        if not targets:
+            # It would come straight back here (§16.3 step 4).
+            incoming.respond(482)
+            return
+        fwd = _Forward(incoming)
+        self._forwards[incoming.transaction] = fwd
+        for uri, path in targets:
+            branch = _copy(request, uri, [*path, *routes], record and self._record_route(incoming))
+            fwd.branches.append(branch)
+        fwd.pending = set(range(len(fwd.branches)))
+        try:
+            await asyncio.gather(*(self._branch(fwd, i) for i in range(len(fwd.branches))))
+        finally:
+            self._forwards.pop(incoming.transaction, None)
+        if not fwd.answered:
+            best = fwd.best
+            if best is None:
+                incoming.respond(408)
+            else:
+                incoming.forward(best)
+
+    async def _branch(self, fwd: _Forward, index: int) -> None:
+        branch = fwd.branches[index]
+
+        def on_response(response: Response) -> None:
+            status = response.status
+            if status == 100:
+                return
+            upstream = _upstream(response)
+            if upstream is None:
+                return
+            if status < 200:
+                if not fwd.answered:
+                    fwd.incoming.forward(upstream)
+                return
+            if status < 300:
+                # The first 2xx goes up at once; for INVITE, every later
+                # 2xx too (each fork's dialog is the caller's to end).
+                fwd.answered = True
+                try:
+                    fwd.incoming.forward(upstream)
+                except SIPUsageError:
+                    return
+                if branch.method == "INVITE":
+                    self._cancel_others(fwd, index)
+
+        try:
+            dest = destination_for_request(branch)
+            final = await self.endpoint.request(
+                branch, dest, on_response=on_response, push_via=True
+            )
+        except (SIPUsageError, OSError) as exc:
+            log.info("cannot forward %s: %s", branch.method, exc)
+            fwd.pending.discard(index)
+            return
+        fwd.pending.discard(index)
+        status = final.status
+        if status < 300 or fwd.answered:
+            return
+        if status >= 600:
+            fwd.best = _upstream(final) or fwd.best
+            self._cancel_others(fwd, index)
+            return
+        if fwd.best is None or _better(final, fwd.best):
+            fwd.best = _upstream(final) or fwd.best
+
+    def _cancel_others(self, fwd: _Forward, winner: int) -> None:
+        for i in list(fwd.pending):
+            if i != winner and fwd.branches[i].method == "INVITE":
+                self._spawn(self._cancel_branch(fwd.branches[i]))
+
+    async def _cancel_branch(self, branch: Request) -> None:
+        if "Via" not in branch.headers:
+            return
+        with_dest = destination_for_request(branch)
+        try:
+            await self.endpoint.request(cancel_for(branch), with_dest)
+        except (SIPUsageError, OSError) as exc:
+            log.info("cannot cancel a branch: %s", exc)
+
+    def on_cancel(self, incoming: IncomingRequest) -> None:
+        """The caller cancelled an INVITE being forwarded: cancel every
+        branch still pending (§16.10)."""
+        fwd = self._forwards.get(incoming.transaction)
+        if fwd is None:
+            return
+        for i in list(fwd.pending):
+            self._spawn(self._cancel_branch(fwd.branches[i]))
+
+    async def on_ack(self, incoming: IncomingRequest) -> None:
+        """An ACK for a 2xx, routed through us by Record-Route: forward it
+        statelessly (§16.11)."""
+        request = incoming.request
+        routes = list(request.headers.get_all("Route"))
+        while routes and self._is_us(_route_uri(routes[0])):
+            routes.pop(0)
+        if self._is_conversation(request.uri) and not routes and self.focus is not None:
+            self.focus.on_ack(incoming)
+            return
+        ack = _copy(request, request.uri, routes, False)
+        try:
+            await self.endpoint.send_stateless(ack, destination_for_request(ack), push_via=True)
+        except (SIPUsageError, OSError) as exc:
+            log.info("cannot forward an ACK: %s", exc)
+
+    def _spawn(self, coro: object) -> None:
+        assert asyncio.iscoroutine(coro)
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _route_uri(route: str) -> object:
+    try:
+        return parse_address(route).uri
+    except SIPParseError:
+        return None
+
+
+def _copy(request: Request, uri: object, routes: list[str], record_route: str | bool) -> Request:
+    """The request as forwarded (§16.6): new Request-URI, Max-Forwards one
+    less, the Route set given, our Record-Route on top."""
+    lines: list[tuple[str, str]] = []
+    if record_route:
+        lines.append(("Record-Route", str(record_route)))
+    for name, value in request.headers:
+        low = name.lower()
+        if low == "route":
+            continue
+        if low == "max-forwards":
+            value = str(max(0, int(value) - 1)) if value.strip().isdigit() else "69"
+        lines.append((name, value))
+    if "Max-Forwards" not in request.headers:
+        lines.append(("Max-Forwards", "69"))
+    lines += [("Route", r) for r in routes]
+    return Request(
+        request.method, uri if isinstance(uri, SipURI) else request.uri, lines, request.body
+    )
+
+
+def _upstream(response: Response) -> Response | None:
+    """The response without our Via, to go back upstream (§16.7 step 3)."""
+    copy = Response(response.status, response.reason, list(response.headers), response.body)
+    copy.headers.pop_first("Via")
+    return copy if "Via" in copy.headers else None
+
+
+def _better(a: Response, b: Response) -> bool:
+    """§16.7 step 6, simplified: a 6xx wins; then 3xx over 4xx over 5xx;
+    then the lower code."""
+    return (a.status // 100 == 6, -(a.status // 100), -a.status) > (
+        b.status // 100 == 6,
+        -(b.status // 100),
+        -b.status,
+    )

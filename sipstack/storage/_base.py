@@ -1,0 +1,95 @@
+"""What the server stores, as plain records, and the repository interfaces
+a backend implements (SQLite here; PostgreSQL can follow without touching
+the server logic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["Account", "Accounts", "Binding", "Registrations", "Store"]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user of the server.  No password is kept: ``ha1`` holds the digest
+    HA1 of ``username:realm:password`` per algorithm (RFC 7616 §3.4.2)."""
+
+    username: str
+    realm: str
+    ha1: dict[str, str] = field(default_factory=dict)
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One contact registered for an address of record (RFC 3261 §10).
+
+    ``expires_at`` is wall-clock seconds since the epoch, so that a binding
+    outlives a restart correctly.  ``path`` (RFC 3327), ``instance`` and
+    ``reg_id`` (RFC 5626) are kept as the REGISTER gave them; ``source`` is
+    where the REGISTER came from (``transport:host:port``).
+    """
+
+    aor: str
+    contact: str
+    expires_at: float
+    call_id: str
+    cseq: int
+    q: float | None = None
+    path: tuple[str, ...] = ()
+    instance: str | None = None
+    reg_id: int | None = None
+    source: str | None = None
+    user_agent: str | None = None
+
+
+class Accounts(Protocol):
+    """Accounts by user name."""
+
+    async def get(self, username: str) -> Account | None:
+        """The account, or None."""
+        ...
+
+    async def put(self, account: Account) -> None:
+        """Create or replace an account."""
+        ...
+
+    async def remove(self, username: str) -> bool:
+        """Delete an account; False when there was none."""
+        ...
+
+    async def all(self) -> list[Account]:
+        """Every account, by user name."""
+        ...
+
+
+class Registrations(Protocol):
+    """Bindings by address of record."""
+
+    async def load(self) -> dict[str, list[Binding]]:
+        """Every stored binding, by address of record (at start-up)."""
+        ...
+
+    async def replace(self, aor: str, bindings: list[Binding]) -> None:
+        """Make ``bindings`` the whole set for ``aor`` (committed before it
+        returns: a 200 to REGISTER is only sent for what is stored)."""
+        ...
+
+
+class Store(Protocol):
+    """All repositories of one backend."""
+
+    @property
+    def accounts(self) -> Accounts:
+        """The accounts repository."""
+        ...
+
+    @property
+    def registrations(self) -> Registrations:
+        """The registrations repository."""
+        ...
+
+    async def close(self) -> None:
+        """Finish pending writes and release the backend."""
+        ...

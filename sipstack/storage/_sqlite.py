@@ -1,0 +1,198 @@
+"""The embedded default backend: one SQLite file in WAL mode, used from one
+worker thread so that the event loop never waits on the disk."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from ._base import Account, Binding
+
+__all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    username TEXT PRIMARY KEY,
+    realm TEXT NOT NULL,
+    ha1 TEXT NOT NULL,
+    display_name TEXT
+);
+CREATE TABLE IF NOT EXISTS bindings (
+    aor TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    call_id TEXT NOT NULL,
+    cseq INTEGER NOT NULL,
+    q REAL,
+    path TEXT NOT NULL,
+    instance TEXT,
+    reg_id INTEGER,
+    source TEXT,
+    user_agent TEXT,
+    PRIMARY KEY (aor, contact)
+);
+"""
+
+
+class SQLiteStore:
+    """Accounts and registrations in the SQLite file at ``path`` (created
+    with its directory when missing)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One thread owns the connection: sqlite3 objects stay in the thread
+        # that made them, and writes are serialised without a lock.
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+        self._db: sqlite3.Connection | None = None
+        self._run_sync(self._open)
+        self.accounts = _Accounts(self)
+        self.registrations = _Registrations(self)
+
+    def _open(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+        self._db = db
+
+    def _run_sync(self, fn: Callable[[], T]) -> T:
+        return self._pool.submit(fn).result()
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            assert self._db is not None
+            return fn(self._db)
+
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    def run_blocking(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` with the connection from synchronous code (the CLI)."""
+
+        def call() -> T:
+            assert self._db is not None
+            return fn(self._db)
+
+        return self._run_sync(call)
+
+    async def close(self) -> None:
+        """Close the database and its thread."""
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._close)
+        self._pool.shutdown(wait=True)
+
+    def close_blocking(self) -> None:
+        """:meth:`close` for synchronous code."""
+        self._run_sync(self._close)
+        self._pool.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _account(row: tuple[str, str, str, str | None]) -> Account:
+    username, realm, ha1, display = row
+    return Account(username, realm, json.loads(ha1), display)
+
+
+class _Accounts:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def get(self, username: str) -> Account | None:
+        def q(db: sqlite3.Connection) -> Account | None:
+            row = db.execute(
+                "SELECT username, realm, ha1, display_name FROM accounts WHERE username = ?",
+                (username,),
+            ).fetchone()
+            return None if row is None else _account(row)
+
+        return await self._store._run(q)
+
+    async def put(self, account: Account) -> None:
+        def q(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?)",
+                (account.username, account.realm, json.dumps(account.ha1), account.display_name),
+            )
+
+        await self._store._run(q)
+
+    async def remove(self, username: str) -> bool:
+        def q(db: sqlite3.Connection) -> bool:
+            cur = db.execute("DELETE FROM accounts WHERE username = ?", (username,))
+            db.execute("DELETE FROM bindings WHERE aor LIKE ?", (f"%:{username}@%",))
+            return cur.rowcount > 0
+
+        return await self._store._run(q)
+
+    async def all(self) -> list[Account]:
+        def q(db: sqlite3.Connection) -> list[Account]:
+            rows = db.execute(
+                "SELECT username, realm, ha1, display_name FROM accounts ORDER BY username"
+            ).fetchall()
+            return [_account(r) for r in rows]
+
+        return await self._store._run(q)
+
+
+class _Registrations:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def load(self) -> dict[str, list[Binding]]:
+        def q(db: sqlite3.Connection) -> dict[str, list[Binding]]:
+            out: dict[str, list[Binding]] = {}
+            for row in db.execute("SELECT * FROM bindings ORDER BY aor, contact"):
+                b = Binding(
+                    aor=row[0],
+                    contact=row[1],
+                    expires_at=row[2],
+                    call_id=row[3],
+                    cseq=row[4],
+                    q=row[5],
+                    path=tuple(json.loads(row[6])),
+                    instance=row[7],
+                    reg_id=row[8],
+                    source=row[9],
+                    user_agent=row[10],
+                )
+                out.setdefault(b.aor, []).append(b)
+            return out
+
+        return await self._store._run(q)
+
+    async def replace(self, aor: str, bindings: list[Binding]) -> None:
+        def q(db: sqlite3.Connection) -> None:
+            with db:  # one transaction: the set changes whole or not at all
+                db.execute("BEGIN")
+                db.execute("DELETE FROM bindings WHERE aor = ?", (aor,))
+                db.executemany(
+                    "INSERT INTO bindings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            b.aor,
+                            b.contact,
+                            b.expires_at,
+                            b.call_id,
+                            b.cseq,
+                            b.q,
+                            json.dumps(list(b.path)),
+                            b.instance,
+                            b.reg_id,
+                            b.source,
+                            b.user_agent,
+                        )
+                        for b in bindings
+                    ],
+                )
+
+        await self._store._run(q)

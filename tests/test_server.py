@@ -1,0 +1,236 @@
+"""``sipstack server`` as a real subprocess on 127.0.0.1 with accounts made
+by ``sipstack users``: peers sign in with digest, message and call each
+other through its proxy, and meet in a conversation; hostile requests get
+the right 4xx."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from sipstack.endpoint import Endpoint
+from sipstack.message import make_request
+from sipstack.ua import (
+    AuthenticationFailed,
+    CallEnded,
+    IncomingCall,
+    MessageReceived,
+    ParticipantJoined,
+    Peer,
+    Registered,
+    RequestFailed,
+)
+
+TIMEOUT = 10.0
+E = TypeVar("E")
+
+
+async def expect(peer: Peer, kind: type[E], timeout: float = TIMEOUT) -> E:
+    deadline = time.monotonic() + timeout
+    while True:
+        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
+        if isinstance(event, kind):
+            return event
+
+
+def free_port_pair() -> int:
+    """A port P free for UDP and TCP, with P+1 free for TCP (TLS)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            if port >= 65534:
+                continue
+            try:
+                with socket.socket() as t, socket.socket() as t2:
+                    t.bind(("127.0.0.1", port))
+                    t2.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port pair")
+
+
+def sipstack(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if password is not None:
+        env["SIPSTACK_PASSWORD"] = password
+    return subprocess.run(
+        [sys.executable, "-m", "sipstack", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        check=False,
+    )
+
+
+@dataclass
+class RunningServer:
+    port: int
+    data_dir: Path
+    lines: list[str]
+
+    @property
+    def uri(self) -> str:
+        return f"sip:127.0.0.1:{self.port}"
+
+
+@asynccontextmanager
+async def server(tmp_path: Path, users: dict[str, str]) -> AsyncIterator[RunningServer]:
+    data = tmp_path / "data"
+    for user, password in users.items():
+        done = sipstack("users", "add", user, "--data-dir", str(data), password=password)
+        assert done.returncode == 0, done.stderr
+    port = free_port_pair()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sipstack", "server", "--data-dir", str(data),
+        "--listen", f"127.0.0.1:{port}",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        while not any(line.startswith("data in") for line in lines):
+            raw = await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)
+            if not raw:
+                err = await proc.stderr.read() if proc.stderr else b""
+                raise AssertionError(f"the server exited: {err.decode()}")
+            lines.append(raw.decode().strip())
+        yield RunningServer(port, data, lines)
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), TIMEOUT)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+def user(name: str, srv: RunningServer, password: str | None = None, **kw: object) -> Peer:
+    return Peer(
+        f"sip:{name}@localhost",
+        password=password,
+        registrar=srv.uri,
+        proxy=f"{srv.uri};lr",
+        register=True,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def test_server_prints_where_it_listens_and_stores_no_password(tmp_path: Path) -> None:
+    async with server(tmp_path, {"alice": "wonderland"}) as srv:
+        port = srv.port
+        assert f"listening on udp:127.0.0.1:{port}" in srv.lines
+        assert f"listening on tcp:127.0.0.1:{port}" in srv.lines
+        assert f"listening on tls:127.0.0.1:{port + 1}" in srv.lines
+        listed = sipstack("users", "list", "--data-dir", str(srv.data_dir))
+        assert listed.stdout.strip() == "alice@localhost"
+    raw = (srv.data_dir / "sipstack.db").read_bytes()
+    assert b"wonderland" not in raw
+    with contextlib.closing(sqlite3.connect(srv.data_dir / "sipstack.db")) as db:
+        [(ha1s,)] = db.execute("SELECT ha1 FROM accounts").fetchall()
+    assert "SHA-256" in ha1s and "MD5" in ha1s
+
+
+async def test_two_peers_sign_in_message_and_call_through_the_server(tmp_path: Path) -> None:
+    async with (
+        server(tmp_path, {"alice": "a-pw", "bob": "b-pw"}) as srv,
+        user("alice", srv, "a-pw") as alice,
+        user("bob", srv, "b-pw") as bob,
+    ):
+        await expect(alice, Registered)
+        await expect(bob, Registered)
+        ok = await asyncio.wait_for(alice.message("sip:bob@localhost", "hi bob"), TIMEOUT)
+        assert ok.status == 200
+        got = await expect(bob, MessageReceived)
+        assert got.text == "hi bob" and got.sender == "sip:alice@localhost"
+
+        async def answer() -> None:
+            incoming = await expect(bob, IncomingCall)
+            await incoming.call.accept(b"v=0\r\n")
+
+        answering = asyncio.ensure_future(answer())
+        call = await asyncio.wait_for(alice.call("sip:bob@localhost", b"v=0\r\n"), TIMEOUT)
+        await asyncio.wait_for(answering, TIMEOUT)
+        # In-dialog requests follow the Record-Route through the server.
+        assert call.dialog is not None and call.dialog.route_set
+        await call.message("inside the call")
+        assert (await expect(bob, MessageReceived)).text == "inside the call"
+        await call.hangup()
+        assert (await expect(bob, CallEnded)).reason == "bye"
+
+
+async def test_conversation_on_the_server(tmp_path: Path) -> None:
+    async with (
+        server(tmp_path, {"alice": "a", "bob": "b"}) as srv,
+        user("alice", srv, "a") as alice,
+        user("bob", srv, "b") as bob,
+    ):
+        conv_a = await asyncio.wait_for(alice.join("sip:conv-team@localhost"), TIMEOUT)
+        conv_b = await asyncio.wait_for(bob.join("sip:conv-team@localhost"), TIMEOUT)
+        joined = await expect(alice, ParticipantJoined)
+        while joined.participant.entity != "sip:bob@localhost":
+            joined = await expect(alice, ParticipantJoined)
+        await conv_b.send("hello team")
+        said = await expect(alice, MessageReceived)
+        assert said.conversation is conv_a and said.sender == "sip:bob@localhost"
+
+
+async def test_wrong_password_and_unknown_user_and_not_signed_in(tmp_path: Path) -> None:
+    async with server(tmp_path, {"alice": "right", "bob": "b"}) as srv:
+        with pytest.raises(AuthenticationFailed):
+            async with user("alice", srv, "wrong"):
+                pass
+        async with user("alice", srv, "right") as alice:
+            with pytest.raises(RequestFailed) as info:
+                await alice.message("sip:nobody@localhost", "x")
+            assert info.value.status == 404
+            with pytest.raises(RequestFailed) as info:
+                await alice.message("sip:bob@localhost", "x")  # bob is not signed in
+            assert info.value.status == 480
+            with pytest.raises(RequestFailed) as info:
+                await alice.message("sip:carol@elsewhere.example", "x")
+            assert info.value.status == 403
+
+
+async def test_hostile_requests_get_4xx_and_nothing_is_stored(tmp_path: Path) -> None:
+    async with server(tmp_path, {"alice": "pw"}) as srv, Endpoint(["udp:127.0.0.1:0"]) as ep:
+        # An unauthenticated REGISTER is challenged; nothing is bound.
+        reg = make_request(
+            "REGISTER", "sip:localhost", from_addr="<sip:alice@localhost>",
+            to_addr="<sip:alice@localhost>", contact="<sip:evil@192.0.2.66>",
+        )  # fmt: skip
+        from sipstack.transport import Destination
+
+        dest = Destination("UDP", "127.0.0.1", srv.port)
+        assert (await ep.request(reg, dest)).status == 401
+        # A looped request (Max-Forwards 0) is 483.
+        msg = make_request(
+            "MESSAGE", "sip:alice@localhost", from_addr="<sip:x@localhost>",
+            to_addr="<sip:alice@localhost>", max_forwards=0, body=b"loop",
+        )  # fmt: skip
+        assert (await ep.request(msg, dest)).status == 483
+        # A MESSAGE claiming to be a local user without credentials: 407.
+        spoof = make_request(
+            "MESSAGE", "sip:alice@localhost", from_addr="<sip:alice@localhost>",
+            to_addr="<sip:alice@localhost>", body=b"spoof",
+        )  # fmt: skip
+        assert (await ep.request(spoof, dest)).status == 407
+    with contextlib.closing(sqlite3.connect(srv.data_dir / "sipstack.db")) as db:
+        assert db.execute("SELECT COUNT(*) FROM bindings").fetchone() == (0,)
