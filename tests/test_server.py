@@ -7,20 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from server_runner import RunningServer, server, sipstack
 
 from sipstack.endpoint import Endpoint
 from sipstack.message import make_request
@@ -45,81 +38,6 @@ async def expect(peer: Peer, kind: type[E], timeout: float = TIMEOUT) -> E:
         event = await peer.next_event(max(0.01, deadline - time.monotonic()))
         if isinstance(event, kind):
             return event
-
-
-def free_port_pair() -> int:
-    """A port P free for UDP and TCP, with P+1 free for TCP (TLS)."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            if port >= 65534:
-                continue
-            try:
-                with socket.socket() as t, socket.socket() as t2:
-                    t.bind(("127.0.0.1", port))
-                    t2.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port pair")
-
-
-def sipstack(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if password is not None:
-        env["SIPSTACK_PASSWORD"] = password
-    return subprocess.run(
-        [sys.executable, "-m", "sipstack", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=env,
-        check=False,
-    )
-
-
-@dataclass
-class RunningServer:
-    port: int
-    data_dir: Path
-    lines: list[str]
-
-    @property
-    def uri(self) -> str:
-        return f"sip:127.0.0.1:{self.port}"
-
-
-@asynccontextmanager
-async def server(tmp_path: Path, users: dict[str, str]) -> AsyncIterator[RunningServer]:
-    data = tmp_path / "data"
-    for user, password in users.items():
-        done = sipstack("users", "add", user, "--data-dir", str(data), password=password)
-        assert done.returncode == 0, done.stderr
-    port = free_port_pair()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sipstack", "server", "--data-dir", str(data),
-        "--listen", f"127.0.0.1:{port}",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        while not any(line.startswith("data in") for line in lines):
-            raw = await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)
-            if not raw:
-                err = await proc.stderr.read() if proc.stderr else b""
-                raise AssertionError(f"the server exited: {err.decode()}")
-            lines.append(raw.decode().strip())
-        yield RunningServer(port, data, lines)
-    finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), TIMEOUT)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
 
 
 def user(name: str, srv: RunningServer, password: str | None = None, **kw: object) -> Peer:

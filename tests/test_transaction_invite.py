@@ -180,8 +180,9 @@ def test_server_2xx_accepted_state():
     assert tx.send_response(ok, 0.55) == [MessageToSend(ok)]  # TU retransmits its 2xx
     with pytest.raises(TransactionError):
         tx.send_response(make_response(req, 486, to_tag="s"), 0.7)
-    ack = make_request("ACK", req.uri, from_addr=req.from_addr, to_addr=ok.to_addr,
-                       call_id=req.call_id, cseq=1)
+    ack = make_request(
+        "ACK", req.uri, from_addr=req.from_addr, to_addr=ok.to_addr, call_id=req.call_id, cseq=1
+    )
     assert tx.receive_request(ack, 0.58) == [] and tx.acked
     assert "G2xx" not in tx.pending_timers()
     assert tx.handle_timer(32.1) == [TransactionTerminated()]

@@ -45,6 +45,9 @@ class ServerConfig:
     tls_key: Path | None = None
     min_expires: int = 60
     max_expires: int = 3600
+    #: Digest algorithms challenged with, in order of preference (RFC 8760
+    #: §2.3; a client that takes the first it sees may need MD5 first).
+    digest_algorithms: list[str] = field(default_factory=lambda: ["SHA-256", "MD5"])
     anonymous_inbound: bool = False
     federation: bool = False
 
@@ -86,6 +89,8 @@ def load_config(path: Path, config: ServerConfig | None = None) -> ServerConfig:
     reg = data.get("registrar", {})
     cfg.min_expires = int(reg.get("min_expires", cfg.min_expires))
     cfg.max_expires = int(reg.get("max_expires", cfg.max_expires))
+    if "digest_algorithms" in reg:
+        cfg.digest_algorithms = [str(a) for a in reg["digest_algorithms"]]
     pol = data.get("policy", {})
     cfg.anonymous_inbound = bool(pol.get("anonymous_inbound", cfg.anonymous_inbound))
     cfg.federation = bool(pol.get("federation", cfg.federation))
@@ -146,7 +151,9 @@ class Server:
                 ListenSpec("TLS", host, port + 1 if port else 0),
             ]
         self.endpoint = ep = Endpoint(specs, tls_server=tls)
-        digest = DigestServer(cfg.realm, secret=_secret(cfg.data_dir))
+        digest = DigestServer(
+            cfg.realm, secret=_secret(cfg.data_dir), algorithms=cfg.digest_algorithms
+        )
         self.registrar = Registrar(
             self.store,
             digest,

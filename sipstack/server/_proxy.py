@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from ..dialog import cancel_for
 from ..endpoint import Endpoint, IncomingRequest
 from ..errors import SIPParseError, SIPUsageError
-from ..message import Request, Response, SipURI, parse_address
+from ..message import Request, Response, SipURI, parse_address, parse_auth
 from ..transport import destination_for_request
 from ._focus import ConversationFocus
 from ._registrar import Registrar, aor_of
@@ -132,7 +132,11 @@ class Proxy:
             return
         if in_dialog or routes:
             # Loose routing inside a dialog: the Request-URI is the target.
-            await self._forward(incoming, [(request.uri, ())], routes, record=False)
+            # A NOTIFY is recorded even there: it may create the dialog at
+            # the subscriber, before the 2xx to the SUBSCRIBE (RFC 6665
+            # §4.1.2.4), and then its Record-Route is the route set.
+            record = request.method == "NOTIFY"
+            await self._forward(incoming, [(request.uri, ())], routes, record=record)
             return
         if not await self._allowed(incoming):
             return
@@ -209,7 +213,8 @@ class Proxy:
         fwd = _Forward(incoming)
         self._forwards[incoming.transaction] = fwd
         for uri, path in targets:
-            branch = _copy(request, uri, [*path, *routes], record and self._record_route(incoming))
+            rr = record and self._record_route(incoming)
+            branch = _copy(request, uri, [*path, *routes], rr, self.registrar.digest.realm)
             fwd.branches.append(branch)
         fwd.pending = set(range(len(fwd.branches)))
         try:
@@ -321,15 +326,18 @@ def _route_uri(route: str) -> object:
         return None
 
 
-def _copy(request: Request, uri: object, routes: list[str], record_route: str | bool) -> Request:
+def _copy(
+    request: Request, uri: object, routes: list[str], record_route: str | bool, realm: str = ""
+) -> Request:
     """The request as forwarded (§16.6): new Request-URI, Max-Forwards one
-    less, the Route set given, our Record-Route on top."""
+    less, the Route set given, our Record-Route on top, and without the
+    Proxy-Authorization this proxy consumed (its ``realm``'s, §22.3)."""
     lines: list[tuple[str, str]] = []
     if record_route:
         lines.append(("Record-Route", str(record_route)))
     for name, value in request.headers:
         low = name.lower()
-        if low == "route":
+        if low == "route" or (low == "proxy-authorization" and _realm_of(value) == realm):
             continue
         if low == "max-forwards":
             value = str(max(0, int(value) - 1)) if value.strip().isdigit() else "69"
@@ -342,11 +350,26 @@ def _copy(request: Request, uri: object, routes: list[str], record_route: str | 
     )
 
 
+def _realm_of(credentials: str) -> str | None:
+    try:
+        return parse_auth(credentials, "Proxy-Authorization").realm
+    except SIPParseError:
+        return None
+
+
 def _upstream(response: Response) -> Response | None:
-    """The response without our Via, to go back upstream (§16.7 step 3)."""
-    copy = Response(response.status, response.reason, list(response.headers), response.body)
-    copy.headers.pop_first("Via")
-    return copy if "Via" in copy.headers else None
+    """The response without our Via, to go back upstream (§16.7 step 3);
+    None when no Via is left.  Only the first Via *value* goes: a peer may
+    put several in one comma-separated line."""
+    try:
+        vias = response.headers.get_list("Via")
+    except SIPParseError:
+        return None
+    if len(vias) < 2:
+        return None
+    lines = [(n, v) for n, v in response.headers if n.lower() not in ("via", "v")]
+    lines = [("Via", v) for v in vias[1:]] + lines
+    return Response(response.status, response.reason, lines, response.body)
 
 
 def _better(a: Response, b: Response) -> bool:

@@ -1,0 +1,117 @@
+"""SIPp drives ``sipstack server`` (a real subprocess): SIPp registers with
+the digest challenge answered by itself, and receives what the proxy relays
+to it — MESSAGE, INVITE/ACK/BYE, SUBSCRIBE/NOTIFY — with 0 failed calls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from server_runner import RunningServer, server
+from sipp_runner import SippUAS, Transport, requires_sipp, run_sipp_uac, scenario, sipp_uas
+
+from sipstack.presence import Availability
+from sipstack.ua import CallState, Peer, PresenceChanged, Registered
+
+pytestmark = requires_sipp
+
+TRANSPORTS: list[Transport] = ["udp", "tcp"]
+HOST = "127.0.0.1"
+DEADLINE = 30.0
+# SIPp answers only MD5 and takes the first challenge it sees: MD5 first
+# (sipstack peers still answer the strongest offered).
+MD5_FIRST = '[registrar]\ndigest_algorithms = ["MD5", "SHA-256"]\n'
+E = TypeVar("E")
+
+
+async def expect(peer: Peer, kind: type[E], timeout: float = 10.0) -> E:
+    deadline = time.monotonic() + timeout
+    while True:
+        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
+        if isinstance(event, kind):
+            return event
+
+
+async def sipp_registers(
+    srv: RunningServer, user: str, password: str, contact_port: int, transport: Transport
+) -> None:
+    result = await run_sipp_uac(
+        scenario("register_auth_uac.xml"), HOST, srv.port, transport=transport, calls=1,
+        extra_args=["-au", user, "-ap", password, "-set", "user", user,
+                    "-set", "contact_port", str(contact_port)],
+    )  # fmt: skip
+    result.assert_ok(1)
+
+
+def alice(srv: RunningServer, transport: Transport) -> Peer:
+    return Peer(
+        "sip:alice@localhost", password="a", register=True, transport=transport,
+        registrar=f"{srv.uri};transport={transport}", proxy=f"{srv.uri};transport={transport};lr",
+        listen=[f"{transport}:{HOST}:0"],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_sipp_registers_with_digest(transport: Transport, tmp_path: Path) -> None:
+    async def run() -> None:
+        async with server(tmp_path, {"bob": "b"}, MD5_FIRST) as srv:
+            await sipp_registers(srv, "bob", "b", 5999, transport)
+            with contextlib.closing(sqlite3.connect(srv.data_dir / "sipstack.db")) as db:
+                [(contact,)] = db.execute("SELECT contact FROM bindings").fetchall()
+            assert ":5999" in contact
+
+    await asyncio.wait_for(run(), DEADLINE)
+
+
+async def _relay(
+    tmp_path: Path, transport: Transport, uas_scenario: str, calls: int, work: object
+) -> None:
+    async with (
+        server(tmp_path, {"alice": "a", "bob": "b"}, MD5_FIRST) as srv,
+        sipp_uas(scenario(uas_scenario), transport=transport, calls=calls, timeout=DEADLINE) as uas,
+    ):
+        await sipp_registers(srv, "bob", "b", uas.port, transport)
+        async with alice(srv, transport) as peer:
+            await expect(peer, Registered)
+            assert callable(work)
+            await work(peer, uas)
+        result = await uas.stop()
+    result.assert_ok(calls)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_message_relayed_to_a_registered_sipp(transport: Transport, tmp_path: Path) -> None:
+    async def work(peer: Peer, uas: SippUAS) -> None:
+        for n in range(5):
+            ok = await peer.message("sip:bob@localhost", f"relayed {n}")
+            assert ok.status == 200
+
+    await asyncio.wait_for(_relay(tmp_path, transport, "message_uas.xml", 5, work), DEADLINE)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_invite_and_bye_through_the_proxy(transport: Transport, tmp_path: Path) -> None:
+    async def work(peer: Peer, uas: SippUAS) -> None:
+        for _ in range(2):
+            call = await peer.call("sip:bob@localhost", b"v=0\r\n")
+            assert call.state is CallState.ACTIVE and call.dialog is not None
+            assert call.dialog.route_set  # the server stays in the dialog
+            await call.hangup()
+
+    await asyncio.wait_for(_relay(tmp_path, transport, "invite_uas.xml", 2, work), DEADLINE)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_subscribe_and_notify_through_the_proxy(transport: Transport, tmp_path: Path) -> None:
+    async def work(peer: Peer, uas: SippUAS) -> None:
+        sub = await peer.presence.watch("sip:bob@localhost")
+        changed = await expect(peer, PresenceChanged)
+        assert changed.presence.availability is Availability.AVAILABLE
+        await sub.unsubscribe()
+
+    await asyncio.wait_for(_relay(tmp_path, transport, "subscribe_uas.xml", 1, work), DEADLINE)
