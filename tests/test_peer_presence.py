@@ -135,12 +135,12 @@ async def test_access_levels_change_what_the_watcher_receives() -> None:
         await alice.presence.publish(rich())
         await bob.presence.watch(address(alice, "alice"))
         await expect(bob, PresenceChanged)
-        alice.presence.set_access("sip:bob@127.0.0.1", AccessLevel.PERSONAL)
+        await alice.presence.set_access("sip:bob@127.0.0.1", AccessLevel.PERSONAL)
         personal = (await expect(bob, PresenceChanged)).presence
         assert personal.home_phone == "+1 555 0102"
         assert personal.out_of_office is not None
         assert personal.out_of_office.message == "Back Monday"
-        alice.presence.set_access("sip:bob@127.0.0.1", AccessLevel.PUBLIC)
+        await alice.presence.set_access("sip:bob@127.0.0.1", AccessLevel.PUBLIC)
         public = (await expect(bob, PresenceChanged)).presence
         assert public.availability is Availability.BUSY
         assert public.note is None and public.title is None and public.meeting is None
@@ -152,7 +152,7 @@ async def test_a_blocked_watcher_learns_nothing() -> None:
     the same NOTIFY body whatever the user's real state is."""
     bodies: list[bytes] = []
     async with pair() as (alice, bob):
-        alice.presence.set_access("sip:bob@127.0.0.1", AccessLevel.BLOCKED)
+        await alice.presence.set_access("sip:bob@127.0.0.1", AccessLevel.BLOCKED)
         sub = await bob.presence.watch(address(alice, "alice"))
         await expect(bob, PresenceChanged)
         assert sub.last is not None

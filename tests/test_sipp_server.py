@@ -1,6 +1,7 @@
 """SIPp drives ``sipstack server`` (a real subprocess): SIPp registers with
-the digest challenge answered by itself, and receives what the proxy relays
-to it — MESSAGE, INVITE/ACK/BYE, SUBSCRIBE/NOTIFY — with 0 failed calls."""
+the digest challenge answered by itself, receives what the proxy relays to
+it (MESSAGE, INVITE/ACK/BYE), and watches a user at the presence server
+(SUBSCRIBE/NOTIFY) — with 0 failed calls."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import pytest
 from server_runner import RunningServer, server
 from sipp_runner import SippUAS, Transport, requires_sipp, run_sipp_uac, scenario, sipp_uas
 
-from sipstack.presence import Availability
-from sipstack.ua import CallState, Peer, PresenceChanged, Registered
+from sipstack.presence import Availability, Presence
+from sipstack.ua import CallState, Peer, Registered
 
 pytestmark = requires_sipp
 
@@ -107,11 +108,26 @@ async def test_invite_and_bye_through_the_proxy(transport: Transport, tmp_path: 
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_subscribe_and_notify_through_the_proxy(transport: Transport, tmp_path: Path) -> None:
-    async def work(peer: Peer, uas: SippUAS) -> None:
-        sub = await peer.presence.watch("sip:bob@localhost")
-        changed = await expect(peer, PresenceChanged)
-        assert changed.presence.availability is Availability.AVAILABLE
-        await sub.unsubscribe()
+async def test_sipp_watches_a_user_at_the_presence_server(
+    transport: Transport, tmp_path: Path
+) -> None:
+    calls = 2
+    # SIPp is a watcher from another domain: anonymous inbound lets it in,
+    # at the Public level.
+    config = MD5_FIRST + "[policy]\nanonymous_inbound = true\n"
 
-    await asyncio.wait_for(_relay(tmp_path, transport, "subscribe_uas.xml", 1, work), DEADLINE)
+    async def run() -> None:
+        async with (
+            server(tmp_path, {"alice": "a"}, config) as srv,
+            alice(srv, transport) as peer,
+        ):
+            await expect(peer, Registered)
+            doc = Presence("sip:alice@localhost", Availability.BUSY, note="secret plans")
+            await peer.presence.publish(doc)
+            result = await run_sipp_uac(
+                scenario("subscribe_uac.xml"), HOST, srv.port, transport=transport,
+                calls=calls, rate=10, extra_args=["-s", "alice"],
+            )  # fmt: skip
+        result.assert_ok(calls)
+
+    await asyncio.wait_for(run(), DEADLINE)

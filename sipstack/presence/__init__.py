@@ -46,6 +46,7 @@ from ._pidf import (
     decode,
     encode,
 )
+from ._service import ACCESS_EVENT, Outgoing, PresenceService, SubscribeAnswer, aor_key
 from ._winfo import (
     WATCHERINFO_CONTENT_TYPE,
     Watcher,
@@ -60,6 +61,7 @@ from ._winfo import (
 from ._xml import DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_SIZE
 
 __all__ = [
+    "ACCESS_EVENT",
     "CONFERENCE_INFO_CONTENT_TYPE",
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_ELEMENTS",
@@ -82,16 +84,20 @@ __all__ = [
     "IsComposing",
     "Meeting",
     "OutOfOffice",
+    "Outgoing",
     "Presence",
     "PresenceError",
     "PresenceItem",
+    "PresenceService",
     "PresenceUsageError",
+    "SubscribeAnswer",
     "Watcher",
     "WatcherEvent",
     "WatcherInfo",
     "WatcherInfoState",
     "WatcherList",
     "WatcherStatus",
+    "aor_key",
     "apply_update",
     "decode",
     "decode_conference_info",

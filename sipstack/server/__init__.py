@@ -11,12 +11,15 @@ from ._app import (
     run_server,
 )
 from ._focus import ConversationFocus
+from ._presence import ACCESS_EVENT, PresenceServer
 from ._proxy import Proxy
 from ._registrar import Registrar, aor_of
 
 __all__ = [
+    "ACCESS_EVENT",
     "CONVERSATION_PREFIX",
     "ConversationFocus",
+    "PresenceServer",
     "Proxy",
     "Registrar",
     "Server",

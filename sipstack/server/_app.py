@@ -20,6 +20,7 @@ from ..errors import SIPUsageError
 from ..storage import Account, SQLiteStore, open_store
 from ..transport import ListenSpec
 from ._focus import ConversationFocus
+from ._presence import PresenceServer
 from ._proxy import Proxy
 from ._registrar import Registrar
 
@@ -130,6 +131,7 @@ class Server:
         self.registrar: Registrar | None = None
         self.proxy: Proxy | None = None
         self.focus: ConversationFocus | None = None
+        self.presence: PresenceServer | None = None
 
     async def start(self) -> None:
         """Open the store, listen, and load the registrations."""
@@ -163,6 +165,10 @@ class Server:
         )
         await self.registrar.start()
         self.focus = ConversationFocus(ep)
+        self.presence = PresenceServer(
+            ep, self.store, set(cfg.domains), max_expires=cfg.max_expires
+        )
+        await self.presence.start()
         self.proxy = Proxy(
             ep,
             self.registrar,
@@ -171,6 +177,7 @@ class Server:
             federation=cfg.federation,
             conversations=self.focus,
             conversation_prefix=CONVERSATION_PREFIX,
+            presence=self.presence,
         )
         ep.route("REGISTER", self.registrar.on_register)
         self.proxy.attach()
@@ -178,6 +185,8 @@ class Server:
 
     async def close(self) -> None:
         """Stop listening, finish running transactions, close the store."""
+        if self.presence is not None:
+            await self.presence.close()
         if self.endpoint is not None:
             await self.endpoint.close()
         if self.store is not None:

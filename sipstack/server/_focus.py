@@ -39,6 +39,7 @@ from ..presence import (
     encode_conference_info,
 )
 from ..sdp import SDPError, make_answer, parse_sdp
+from ._common import local_contact
 
 __all__ = ["ConversationFocus"]
 
@@ -100,13 +101,9 @@ class ConversationFocus:
         return [] if conv is None else [p.entity for p in conv.participants.values()]
 
     def _contact(self, incoming: IncomingRequest) -> str:
-        host, port = incoming.flow.local
-        tparam = "" if incoming.flow.transport in ("UDP", "TLS") else ";transport=tcp"
         uri = incoming.request.uri
         user = uri.user if isinstance(uri, SipURI) and uri.user else "focus"
-        bracket = f"[{host}]" if ":" in host else host
-        scheme = "sips" if incoming.flow.transport == "TLS" else "sip"
-        return f"<{scheme}:{user}@{bracket}:{port}{tparam}>;isfocus"
+        return local_contact(incoming, user) + ";isfocus"
 
     # -- join, leave --------------------------------------------------------------
     def on_invite(self, incoming: IncomingRequest) -> None:

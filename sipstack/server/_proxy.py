@@ -20,13 +20,17 @@ from ..endpoint import Endpoint, IncomingRequest
 from ..errors import SIPParseError, SIPUsageError
 from ..message import Request, Response, SipURI, parse_address, parse_auth
 from ..transport import destination_for_request
+from ._common import local_contact
 from ._focus import ConversationFocus
+from ._presence import ACCESS_EVENT, PresenceServer
 from ._registrar import Registrar, aor_of
 
 __all__ = ["Proxy"]
 
 log = logging.getLogger("sipstack.server")
 
+# Event packages the presence server answers for local users.
+PRESENCE_PACKAGES = ("presence", "presence.winfo", ACCESS_EVENT)
 # Requests whose responses set up dialogs: the proxy records its route.
 _RECORD_ROUTE = frozenset({"INVITE", "SUBSCRIBE", "REFER", "NOTIFY"})
 # Methods the proxy forwards (REGISTER goes to the registrar).
@@ -58,6 +62,7 @@ class Proxy:
         federation: bool = False,
         conversations: ConversationFocus | None = None,
         conversation_prefix: str = "conv-",
+        presence: PresenceServer | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.registrar = registrar
@@ -66,6 +71,7 @@ class Proxy:
         self.federation = federation
         self.focus = conversations
         self.conversation_prefix = conversation_prefix
+        self.presence = presence
         self._forwards: dict[object, _Forward] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -95,12 +101,21 @@ class Proxy:
         )
 
     def _record_route(self, incoming: IncomingRequest) -> str:
-        host, port = incoming.flow.local
-        shown = f"[{host}]" if ":" in host else host
-        transport = incoming.flow.transport
-        scheme = "sips" if transport == "TLS" else "sip"
-        tparam = ";transport=tcp" if transport == "TCP" else ""
-        return f"<{scheme}:{shown}:{port}{tparam};lr>"
+        return local_contact(incoming)[:-1] + ";lr>"
+
+    def _for_presence(self, request: Request) -> bool:
+        """A PUBLISH or SUBSCRIBE for a presence package of a local user
+        (or, in a dialog, one of the presence server's subscriptions)."""
+        if request.method not in ("PUBLISH", "SUBSCRIBE"):
+            return False
+        presence = self.presence
+        assert presence is not None
+        if request.to_tag:
+            return request.method == "SUBSCRIBE" and presence.owns(request)
+        event = request.event
+        if event is None or event.package not in PRESENCE_PACKAGES:
+            return False
+        return presence.is_local(request.uri) and not self._is_conversation(request.uri)
 
     def _is_conversation(self, uri: object) -> bool:
         return (
@@ -127,6 +142,21 @@ class Proxy:
         while routes and self._is_us(_route_uri(routes[0])):
             routes.pop(0)
         in_dialog = bool(request.to_tag)
+        presence = self.presence
+        if presence is not None and not routes and self._for_presence(request):
+            if in_dialog:
+                if request.method == "SUBSCRIBE" and presence.owns(request):
+                    presence.on_subscribe(incoming, local_contact(incoming, "presence"))
+                else:
+                    incoming.respond(481)
+                return
+            if not await self._allowed(incoming):
+                return
+            if request.method == "PUBLISH":
+                await presence.on_publish(incoming)
+            else:
+                presence.on_subscribe(incoming, local_contact(incoming, "presence"))
+            return
         if self._is_conversation(request.uri) and not routes:
             await self._to_focus(incoming)
             return

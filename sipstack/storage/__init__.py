@@ -4,14 +4,26 @@ committed it when it returns."""
 
 from pathlib import Path
 
-from ._base import Account, Accounts, Binding, Registrations, Store
+from ._base import (
+    Access,
+    Account,
+    Accounts,
+    Binding,
+    Publication,
+    Publications,
+    Registrations,
+    Store,
+)
 from ._sqlite import SQLiteStore
 
 __all__ = [
     "DB_NAME",
+    "Access",
     "Account",
     "Accounts",
     "Binding",
+    "Publication",
+    "Publications",
     "Registrations",
     "SQLiteStore",
     "Store",

@@ -7,7 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Account", "Accounts", "Binding", "Registrations", "Store"]
+__all__ = [
+    "Access",
+    "Account",
+    "Accounts",
+    "Binding",
+    "Publication",
+    "Publications",
+    "Registrations",
+    "Store",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,19 @@ class Binding:
     user_agent: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One published presence document (RFC 3903) of one publisher (device)
+    of ``aor``, under entity tag ``etag``; ``body`` is the PIDF as
+    published."""
+
+    aor: str
+    etag: str
+    body: bytes
+    expires_at: float
+    published_at: float
+
+
 class Accounts(Protocol):
     """Accounts by user name."""
 
@@ -77,6 +99,34 @@ class Registrations(Protocol):
         ...
 
 
+class Publications(Protocol):
+    """Published presence, by address of record."""
+
+    async def load(self) -> list[Publication]:
+        """Every stored publication (at start-up)."""
+        ...
+
+    async def put(self, publication: Publication, replaces: str | None = None) -> None:
+        """Store ``publication``, dropping the one tagged ``replaces``."""
+        ...
+
+    async def remove(self, aor: str, etag: str) -> None:
+        """Drop a publication."""
+        ...
+
+
+class Access(Protocol):
+    """Access levels each user gave its watchers."""
+
+    async def load(self) -> dict[tuple[str, str], int]:
+        """Every level, by (owner AOR, watcher AOR)."""
+        ...
+
+    async def set(self, owner: str, watcher: str, level: int) -> None:
+        """Give ``watcher`` ``level`` for ``owner``'s presence."""
+        ...
+
+
 class Store(Protocol):
     """All repositories of one backend."""
 
@@ -88,6 +138,16 @@ class Store(Protocol):
     @property
     def registrations(self) -> Registrations:
         """The registrations repository."""
+        ...
+
+    @property
+    def publications(self) -> Publications:
+        """The published-presence repository."""
+        ...
+
+    @property
+    def access(self) -> Access:
+        """The access-level repository."""
         ...
 
     async def close(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from ._base import Account, Binding
+from ._base import Account, Binding, Publication
 
 __all__ = ["SQLiteStore"]
 
@@ -38,6 +38,20 @@ CREATE TABLE IF NOT EXISTS bindings (
     user_agent TEXT,
     PRIMARY KEY (aor, contact)
 );
+CREATE TABLE IF NOT EXISTS publications (
+    aor TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    body BLOB NOT NULL,
+    expires_at REAL NOT NULL,
+    published_at REAL NOT NULL,
+    PRIMARY KEY (aor, etag)
+);
+CREATE TABLE IF NOT EXISTS access (
+    owner TEXT NOT NULL,
+    watcher TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    PRIMARY KEY (owner, watcher)
+);
 """
 
 
@@ -55,6 +69,8 @@ class SQLiteStore:
         self._run_sync(self._open)
         self.accounts = _Accounts(self)
         self.registrations = _Registrations(self)
+        self.publications = _Publications(self)
+        self.access = _Access(self)
 
     def _open(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None)
@@ -194,5 +210,60 @@ class _Registrations:
                         for b in bindings
                     ],
                 )
+
+        await self._store._run(q)
+
+
+class _Publications:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def load(self) -> list[Publication]:
+        def q(db: sqlite3.Connection) -> list[Publication]:
+            rows = db.execute(
+                "SELECT aor, etag, body, expires_at, published_at FROM publications"
+            ).fetchall()
+            return [Publication(a, e, bytes(b), x, p) for a, e, b, x, p in rows]
+
+        return await self._store._run(q)
+
+    async def put(self, publication: Publication, replaces: str | None = None) -> None:
+        p = publication
+
+        def q(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN")
+                if replaces is not None:
+                    db.execute(
+                        "DELETE FROM publications WHERE aor = ? AND etag = ?", (p.aor, replaces)
+                    )
+                db.execute(
+                    "INSERT OR REPLACE INTO publications VALUES (?, ?, ?, ?, ?)",
+                    (p.aor, p.etag, p.body, p.expires_at, p.published_at),
+                )
+
+        await self._store._run(q)
+
+    async def remove(self, aor: str, etag: str) -> None:
+        def q(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM publications WHERE aor = ? AND etag = ?", (aor, etag))
+
+        await self._store._run(q)
+
+
+class _Access:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def load(self) -> dict[tuple[str, str], int]:
+        def q(db: sqlite3.Connection) -> dict[tuple[str, str], int]:
+            rows = db.execute("SELECT owner, watcher, level FROM access").fetchall()
+            return {(o, w): int(lv) for o, w, lv in rows}
+
+        return await self._store._run(q)
+
+    async def set(self, owner: str, watcher: str, level: int) -> None:
+        def q(db: sqlite3.Connection) -> None:
+            db.execute("INSERT OR REPLACE INTO access VALUES (?, ?, ?)", (owner, watcher, level))
 
         await self._store._run(q)

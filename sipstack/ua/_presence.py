@@ -22,13 +22,13 @@ import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..dialog import (
     NO_RETRY_REASONS,
     DialogError,
     Notification,
-    Notifier,
     Subscriber,
     SubscriptionStatus,
     uas_dialog_id,
@@ -37,21 +37,20 @@ from ..errors import SIPUsageError
 from ..message import Request, SipURI, make_request
 from ..message._uri import parse_uri
 from ..presence import (
+    ACCESS_EVENT,
     CONFERENCE_INFO_CONTENT_TYPE,
     PIDF_CONTENT_TYPE,
     WATCHERINFO_CONTENT_TYPE,
     AccessLevel,
+    Outgoing,
     Presence,
     PresenceError,
+    PresenceService,
     Watcher,
-    WatcherInfo,
-    WatcherList,
-    WatcherStatus,
+    aor_key,
     decode,
     decode_watcherinfo,
     encode,
-    encode_watcherinfo,
-    filter_for,
 )
 from ._events import (
     NotifyReceived,
@@ -124,44 +123,58 @@ class PresenceAgent:
         self.peer = peer
         #: This user's own presence as last set.
         self.document = Presence(str(peer.aor))
-        self._access: dict[str, AccessLevel] = {}
-        self._watchers: dict[tuple[str, str, str], Notifier] = {}
-        self._expiry: dict[tuple[str, str, str], asyncio.TimerHandle] = {}
+        me = aor_key(str(peer.aor))
+        self._me = me
+        #: The watchers of this peer's own presence (peer to peer).
+        self.service = PresenceService(self._default_level, max_watchers=MAX_WATCHERS)
+        self._expiry: asyncio.TimerHandle | None = None
+        self._watcher_list: list[str] = []
         self._subs: dict[tuple[str, str, str], Subscription] = {}
         self._pending: dict[tuple[str, str], Subscription] = {}
         self._ending: dict[tuple[str, str, str], Subscription] = {}
         self._etag: str | None = None
         self._publish_task: asyncio.Task[None] | None = None
-        self._winfo_version = 0
 
     # -- access levels ------------------------------------------------------------
-    def access_for(self, watcher: str) -> AccessLevel:
-        """A watcher's access level: what was set, else Company for the
-        same domain and Public for others (the product's default)."""
-        key = _aor(watcher)
-        level = self._access.get(key)
-        if level is not None:
-            return level
-        uri = parse_uri(key)
+    def _default_level(self, resource: str, watcher: str) -> AccessLevel:
+        """Company for the same domain, Public for others (the product's
+        default)."""
+        uri = parse_uri(aor_key(watcher))
         same = isinstance(uri, SipURI) and uri.host.lower() == self.peer.aor.host.lower()
         return AccessLevel.COMPANY if same else AccessLevel.PUBLIC
 
-    def set_access(self, watcher: str, level: AccessLevel) -> None:
+    def access_for(self, watcher: str) -> AccessLevel:
+        """A watcher's access level (what was set, else the default)."""
+        return self.service.level(self._me, watcher)
+
+    async def set_access(self, watcher: str, level: AccessLevel) -> None:
         """Change a watcher's access level; its subscriptions are sent what
-        the new level may see at once."""
-        self._access[_aor(watcher)] = AccessLevel(level)
-        for notifier in list(self._watchers.values()):
-            if _aor(notifier.watcher) == _aor(watcher) and notifier.event == "presence":
-                self._notify(notifier)
+        the new level may see at once — by this peer, and by the presence
+        server when the peer has one (an in-band ``x-sipstack-access``
+        PUBLISH).  Raises :class:`RequestFailed` when the server refuses."""
+        level = AccessLevel(level)
+        self._send(self.service.set_level(self._me, watcher, level, time.monotonic()))
+        peer = self.peer
+        if peer._has_server:
+            request = make_request(
+                "PUBLISH",
+                peer.aor,
+                from_addr=peer.from_address,
+                to_addr=peer.from_address,
+                body=f"{aor_key(watcher)} {level.name.lower()}\r\n".encode(),
+                content_type="text/plain",
+                headers=[
+                    ("Event", ACCESS_EVENT),
+                    ("Expires", "0"),
+                    ("User-Agent", peer.user_agent),
+                ],
+            )
+            peer._check(await peer._send_to_server(request), "PUBLISH")
 
     @property
     def watchers(self) -> list[Watcher]:
         """Who watches this peer's presence directly (peer to peer)."""
-        return [
-            Watcher(n.watcher, f"w{abs(hash(key)) % 10**12}", WatcherStatus.ACTIVE)
-            for key, n in self._watchers.items()
-            if n.event == "presence"
-        ]
+        return self.service.watchers(self._me)
 
     # -- publishing ---------------------------------------------------------------------
     async def publish(self, document: Presence, *, expires: int = 600) -> None:
@@ -171,9 +184,7 @@ class PresenceAgent:
         if document.entity != str(self.peer.aor):
             document = _with_entity(document, str(self.peer.aor))
         self.document = document
-        for notifier in list(self._watchers.values()):
-            if notifier.event == "presence":
-                self._notify(notifier)
+        self._send(self.service.set_document(self._me, document, time.monotonic()))
         if self.peer._has_server:
             await self._publish(encode(document), expires)
 
@@ -457,151 +468,69 @@ class PresenceAgent:
         request = incoming.request
         peer = self.peer
         event = request.event
-        if request.to_tag:
-            notifier = self._watchers.get(uas_dialog_id(request))
-            if notifier is None:
-                incoming.respond(481)
+        if not request.to_tag:
+            if peer._closed:
+                incoming.respond(503, headers=[("Retry-After", "60")])
                 return
-            try:
-                granted = notifier.receive_subscribe(request, time.monotonic())
-            except DialogError as exc:
-                headers = [("Min-Expires", "60")] if exc.status == 423 else []
-                incoming.respond(exc.status, exc.reason, headers=headers)
+            if (
+                event is not None
+                and event.package == "presence.winfo"
+                and aor_key(str(request.from_addr.uri)) != self._me
+            ):
+                incoming.respond(403, "Only The User May See Its Watchers")
                 return
-            incoming.respond(200, headers=[("Expires", str(granted)), ("Contact", peer.contact)])
-            if granted == 0:
-                self._drop(notifier, "timeout")
-            else:
-                self._arm(notifier)
-                self._notify(notifier)
-            return
-        if peer._closed:
-            incoming.respond(503, headers=[("Retry-After", "60")])
-            return
-        if event is None or event.package not in ("presence", "presence.winfo"):
-            incoming.respond(489, headers=[("Allow-Events", "presence, presence.winfo")])
-            return
-        if event.package == "presence.winfo" and _aor(str(request.from_addr.uri)) != _aor(
-            str(peer.aor)
-        ):
-            incoming.respond(403, "Only The User May See Its Watchers")
-            return
-        if len(self._watchers) >= MAX_WATCHERS:
-            incoming.respond(503, headers=[("Retry-After", "60")])
-            return
-        try:
-            notifier = Notifier(request, incoming.to_tag, time.monotonic())
-        except DialogError as exc:
-            headers = [("Min-Expires", "60")] if exc.status == 423 else []
-            incoming.respond(exc.status, exc.reason, headers=headers)
-            return
-        # Everyone, Blocked included, gets the same 200 and an active
-        # subscription: refusing would tell a blocked watcher it is blocked.
-        incoming.respond(
-            200, headers=[("Expires", str(notifier.granted)), ("Contact", peer.contact)]
+        answer = self.service.subscribe(
+            request, incoming.to_tag, self._me, time.monotonic(), contact=peer.contact
         )
-        if notifier.granted == 0:
-            # A fetch (RFC 6665 §4.4.3): one NOTIFY with the state, then done.
-            self._notify(notifier, final="timeout")
-            return
-        self._watchers[notifier.dialog.id] = notifier
-        self._arm(notifier)
-        self._notify(notifier)
-        if event.package == "presence":
-            self._watchers_changed()
+        incoming.respond(answer.status, answer.reason, headers=answer.headers)
+        self._send(answer.notifies)
 
-    def _notify(self, notifier: Notifier, final: str | None = None) -> None:
-        self.peer._spawn(self._send_notify(notifier, self._notify_request(notifier, final)))
+    def _send(self, notifies: Iterable[Outgoing]) -> None:
+        for out in notifies:
+            self.peer._spawn(self._send_notify(out))
+        self._changed()
 
-    def _notify_request(self, notifier: Notifier, final: str | None) -> Request:
-        if notifier.event == "presence":
-            level = self.access_for(notifier.watcher)
-            body = encode(filter_for(self.document, level))
-            ctype = PIDF_CONTENT_TYPE
-        else:
-            self._winfo_version += 1
-            body = encode_watcherinfo(self._winfo())
-            ctype = WATCHERINFO_CONTENT_TYPE
-        return notifier.notify(
-            body, ctype, time.monotonic(), reason=final, contact=self.peer.contact
-        )
+    def _changed(self) -> None:
+        """Re-arm the expiry timer; tell the application when its watchers
+        changed."""
+        now_list = [w.uri for w in self.watchers]
+        if now_list != self._watcher_list:
+            self._watcher_list = now_list
+            self.peer._emit(WatchersChanged(tuple(self.watchers)))
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        deadline = self.service.next_deadline
+        if deadline is not None and not self.peer._closed:
+            loop = asyncio.get_running_loop()
+            self._expiry = loop.call_later(max(0.0, deadline - time.monotonic()), self._expire)
 
-    async def _send_notify(self, notifier: Notifier, request: Request) -> None:
+    def _expire(self) -> None:
+        self._expiry = None
+        self._send(self.service.expire(time.monotonic()))
+
+    async def _send_notify(self, out: Outgoing) -> None:
         try:
-            response = await self.peer._send(request, dialog=notifier.dialog)
+            response = await self.peer._send(out.request)
         except (RequestFailed, SIPUsageError):
             return
         if response.status in (481, 408) or response.status >= 500:
-            # The watcher is gone (§4.2.2): forget it.
-            self._drop(notifier, None)
-
-    def _arm(self, notifier: Notifier) -> None:
-        key = notifier.dialog.id
-        old = self._expiry.pop(key, None)
-        if old is not None:
-            old.cancel()
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, notifier.expires_at - time.monotonic())
-        self._expiry[key] = loop.call_later(delay, self._expire, notifier)
-
-    def _expire(self, notifier: Notifier) -> None:
-        if notifier.expired(time.monotonic()):
-            self._drop(notifier, "timeout")
-
-    def _drop(self, notifier: Notifier, reason: str | None) -> None:
-        if self._forget_watcher(notifier):
-            if reason is not None:
-                self._notify(notifier, final=reason)
-            if notifier.event == "presence":
-                self._watchers_changed()
-
-    def _forget_watcher(self, notifier: Notifier) -> bool:
-        key = notifier.dialog.id
-        handle = self._expiry.pop(key, None)
-        if handle is not None:
-            handle.cancel()
-        return self._watchers.pop(key, None) is not None
-
-    def _watchers_changed(self) -> None:
-        self.peer._emit(WatchersChanged(tuple(self.watchers)))
-        for notifier in list(self._watchers.values()):
-            if notifier.event == "presence.winfo":
-                self._notify(notifier)
-
-    def _winfo(self) -> WatcherInfo:
-        resource = str(self.peer.aor)
-        return WatcherInfo(
-            self._winfo_version,
-            lists=(WatcherList(resource, "presence", tuple(self.watchers)),),
-        )
+            # The watcher is gone (RFC 6665 §4.2.2): forget it.
+            self._send(self.service.drop(out.key, time.monotonic()))
 
     async def close(self) -> None:
         """Tell watchers the subscription ended, unsubscribe, unpublish."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         # The final NOTIFYs are awaited here: the peer's tasks are cancelled
         # once this returns.
-        finals = []
-        for notifier in list(self._watchers.values()):
-            self._forget_watcher(notifier)
-            finals.append(
-                self._send_notify(notifier, self._notify_request(notifier, "deactivated"))
-            )
-        await asyncio.gather(*finals, return_exceptions=True)
+        finals = self.service.close(time.monotonic())
+        await asyncio.gather(*(self._send_notify(o) for o in finals), return_exceptions=True)
+        self._changed()
         subs = {id(s): s for s in [*self._subs.values(), *self._pending.values()]}
         await asyncio.gather(*(self._unsubscribe(s) for s in subs.values()), return_exceptions=True)
         await self.unpublish()
-
-
-def _aor(uri: str) -> str:
-    """The address of record of a URI: scheme, user and host (no port or
-    parameters), lower-cased host, for access-level lookups."""
-    try:
-        parsed = parse_uri(uri.strip("<>"))
-    except Exception:
-        return uri
-    if isinstance(parsed, SipURI):
-        user = f"{parsed.user}@" if parsed.user else ""
-        return f"{parsed.scheme}:{user}{parsed.host.lower()}"
-    return str(parsed)
 
 
 def _with_entity(document: Presence, entity: str) -> Presence:
