@@ -8,7 +8,8 @@ certificates signed by it, for trying out TLS.
 
 ``sipstack server`` runs the registrar, proxy, presence server and
 conversation focus; ``sipstack users add|passwd|remove|list`` manages its
-accounts.
+accounts and ``sipstack access set|list`` its users' access levels (read
+when the server starts; a user's own in-band change applies at once).
 """
 
 from __future__ import annotations
@@ -247,6 +248,46 @@ def _cmd_users(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _cmd_access(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .presence import AccessLevel, aor_key
+    from .storage import open_store
+
+    try:
+        cfg = _server_config(args)
+        store = open_store(cfg.data_dir)
+    except (SIPUsageError, OSError) as exc:
+        print(f"sipstack: {exc}", file=sys.stderr)
+        return 2
+
+    def aor(name: str) -> str:
+        return aor_key(
+            name if ":" in name else f"sip:{name}@{cfg.realm}" if "@" not in name else f"sip:{name}"
+        )
+
+    async def run() -> int:
+        try:
+            owner = aor(args.owner)
+            if args.action == "set":
+                level = args.level.upper()
+                if level not in AccessLevel.__members__:
+                    names = ", ".join(m.lower() for m in AccessLevel.__members__)
+                    print(f"sipstack: the level is one of {names}", file=sys.stderr)
+                    return 2
+                await store.access.set(owner, aor(args.watcher), int(AccessLevel[level]))
+                print(f"{aor(args.watcher)} sees {owner} at level {level.lower()}")
+            else:
+                for (who, watcher), value in sorted((await store.access.load()).items()):
+                    if who == owner:
+                        print(f"{watcher} {AccessLevel(value).name.lower()}")
+            return 0
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``sipstack`` command."""
     p = argparse.ArgumentParser(prog="sipstack", description="An asyncio SIP stack.")
@@ -304,6 +345,18 @@ def build_parser() -> argparse.ArgumentParser:
     us.add_parser("remove", parents=[common], help="remove a user").add_argument("username")
     us.add_parser("list", parents=[common], help="list the users")
     pu.set_defaults(func=_cmd_users)
+    pa = sub.add_parser("access", help="set or list the access levels users gave their watchers")
+    acts = pa.add_subparsers(dest="action", required=True)
+    ps_ = acts.add_parser(
+        "set", parents=[common],
+        help="give WATCHER LEVEL (blocked, public, company, team, personal) for OWNER",
+    )  # fmt: skip
+    ps_.add_argument("owner", help="the user whose presence is watched (name or URI)")
+    ps_.add_argument("watcher", help="the watcher (name or URI)")
+    ps_.add_argument("level")
+    pl = acts.add_parser("list", parents=[common], help="the levels OWNER gave")
+    pl.add_argument("owner")
+    pa.set_defaults(func=_cmd_access)
     return p
 
 

@@ -152,3 +152,24 @@ async def test_hostile_requests_get_4xx_and_nothing_is_stored(tmp_path: Path) ->
         assert (await ep.request(spoof, dest)).status == 407
     with contextlib.closing(sqlite3.connect(srv.data_dir / "sipstack.db")) as db:
         assert db.execute("SELECT COUNT(*) FROM bindings").fetchone() == (0,)
+
+
+async def test_a_strict_router_upstream_is_understood(tmp_path: Path) -> None:
+    """§16.4: a Request-URI naming the server and the real target as the
+    last Route (an RFC 2543 strict router before us) is forwarded there."""
+    async with (
+        server(tmp_path, {"bob": "b"}) as srv,
+        user("bob", srv, "b") as bob,
+        Endpoint(["udp:127.0.0.1:0"]) as ep,
+    ):
+        bob_port = bob.endpoint.listener("UDP").local[1]
+        msg = make_request(
+            "MESSAGE", f"sip:127.0.0.1:{srv.port}", from_addr="<sip:x@elsewhere.example>;tag=x1",
+            to_addr="<sip:bob@localhost>;tag=nodialog",
+            headers=[("Route", f"<sip:bob@127.0.0.1:{bob_port}>")], body=b"strict",
+        )  # fmt: skip
+        from sipstack.transport import Destination
+
+        resp = await ep.request(msg, Destination("UDP", "127.0.0.1", srv.port))
+        # bob got it (and knows no such dialog): the server forwarded it.
+        assert resp.status == 481

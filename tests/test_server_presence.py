@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TypeVar
 
-from server_runner import RunningServer, server
+from server_runner import RunningServer, server, sipstack
 
 from sipstack.presence import AccessLevel, Availability, Meeting, Presence, decode
 from sipstack.ua import Peer, PresenceChanged, Registered, RequestFailed, WatchersChanged
@@ -142,3 +142,23 @@ async def test_two_devices_merge_and_publications_survive_a_restart(tmp_path: Pa
             assert kept.availability is Availability.BUSY
 
 
+
+
+async def test_access_levels_set_from_the_command_line(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    done = sipstack("access", "set", "alice", "bob", "team", "--data-dir", data)
+    assert done.returncode == 0, done.stderr
+    assert "sip:bob@localhost sees sip:alice@localhost at level team" in done.stdout
+    bad = sipstack("access", "set", "alice", "bob", "friends", "--data-dir", data)
+    assert bad.returncode == 2 and "blocked, public, company, team, personal" in bad.stderr
+    listed = sipstack("access", "list", "alice", "--data-dir", data)
+    assert listed.stdout.strip() == "sip:bob@localhost team"
+    async with (
+        server(tmp_path, USERS) as srv,
+        user("alice", srv) as alice,
+        user("bob", srv) as bob,
+    ):
+        await alice.presence.publish(rich())
+        await bob.presence.watch("sip:alice@localhost")
+        seen = (await expect(bob, PresenceChanged)).presence
+        assert seen.mobile_phone == "+1 555 0101"  # Team sees the mobile number

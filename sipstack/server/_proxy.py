@@ -138,6 +138,14 @@ class Proxy:
             incoming.respond(483)
             return
         routes = list(request.headers.get_all("Route"))
+        target = request.uri
+        if self._is_us(target) and routes:
+            # The previous hop is a strict router (RFC 2543): it put our
+            # Record-Route in the Request-URI and the real target last in
+            # Route (§16.4).
+            last = _route_uri(routes.pop())
+            if last is not None:
+                target = last  # type: ignore[assignment]
         # Strip the Route that names us (we recorded it, §16.4).
         while routes and self._is_us(_route_uri(routes[0])):
             routes.pop(0)
@@ -166,7 +174,7 @@ class Proxy:
             # the subscriber, before the 2xx to the SUBSCRIBE (RFC 6665
             # §4.1.2.4), and then its Record-Route is the route set.
             record = request.method == "NOTIFY"
-            await self._forward(incoming, [(request.uri, ())], routes, record=record)
+            await self._forward(incoming, [(target, ())], routes, record=record)
             return
         if not await self._allowed(incoming):
             return
