@@ -2224,3 +2224,23 @@ def test_built_messages_serialise_with_crlf_only():
     assert b"\n" not in data.replace(b"\r\n", b"")
     assert b"\r" not in data.replace(b"\r\n", b"")
     assert data.endswith(b"\r\n\r\n")
+
+
+def _with_subject(subject: bytes) -> bytes:
+    return request(b"MESSAGE").replace(b"Content-Length: 0", subject + b"\r\nContent-Length: 0")
+
+
+def test_control_character_quoted_per_line_but_not_once_unfolded_is_refused() -> None:
+    """Found by the fuzzer: a quote left open on a folded line pairs with a
+    quote on the continuation line, so a quoted-pair control character that
+    looked quoted line by line is outside the quotes in the unfolded header
+    (and a re-serialised message would no longer parse)."""
+    folded = b'Subject: "open\r\n x="a\\\x02b"'
+    with pytest.raises(SIPParseError):
+        parse(_with_subject(folded))
+
+
+def test_control_character_quoted_across_a_fold_is_accepted() -> None:
+    folded = b'Subject: "one\r\n two \\\x02 three"'
+    msg = parse(_with_subject(folded))
+    assert msg.headers.get("Subject") == '"one two \\\x02 three"'

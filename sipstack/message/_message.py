@@ -868,8 +868,19 @@ _PLAIN = b"\t" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
 
 
 def _check_controls(lines: list[str]) -> None:
-    """Allow a control character only as a quoted-pair inside quotes."""
+    """Allow a control character only as a quoted-pair inside quotes.
+
+    Quotes are paired on each header as a whole, continuation lines joined
+    (a quote left open on one physical line goes on on the next): checked
+    line by line, a control character could pass here and end up outside
+    the quotes once the message is re-serialised unfolded."""
+    logical: list[str] = []
     for line in lines:
+        if line[:1] in (" ", "\t") and logical:
+            logical[-1] += " " + line.lstrip(" \t")
+        else:
+            logical.append(line)
+    for line in logical:
         if _abnf.CONTROL_CHARS.search(line) is None:
             continue
         spans: list[tuple[int, int]] = []

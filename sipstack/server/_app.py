@@ -172,7 +172,7 @@ class Server:
         self.proxy = Proxy(
             ep,
             self.registrar,
-            set(cfg.domains),
+            cfg.domains,
             anonymous_inbound=cfg.anonymous_inbound,
             federation=cfg.federation,
             conversations=self.focus,

@@ -56,7 +56,7 @@ class Proxy:
         self,
         endpoint: Endpoint,
         registrar: Registrar,
-        domains: set[str],
+        domains: Sequence[str],
         *,
         anonymous_inbound: bool = False,
         federation: bool = False,
@@ -66,6 +66,8 @@ class Proxy:
     ) -> None:
         self.endpoint = endpoint
         self.registrar = registrar
+        #: The first domain: the one a user at the server's own address is of.
+        self.primary_domain = domains[0].lower()
         self.domains = {d.lower() for d in domains}
         self.anonymous_inbound = anonymous_inbound
         self.federation = federation
@@ -180,7 +182,11 @@ class Proxy:
             return
         uri = request.uri
         aor = aor_of(uri)
-        if not isinstance(uri, SipURI) or uri.host.lower() not in self.domains:
+        if isinstance(uri, SipURI) and uri.user is not None and self._our_address(uri):
+            # A user at this server's own address is a user of its
+            # (first) domain: clients often know a server by its address.
+            aor = f"sip:{uri.user}@{self.primary_domain}"
+        elif not isinstance(uri, SipURI) or uri.host.lower() not in self.domains:
             if not self.federation:
                 incoming.respond(403, "No Federation")
                 return
