@@ -74,6 +74,7 @@ class Proxy:
         self.focus = conversations
         self.conversation_prefix = conversation_prefix
         self.presence = presence
+        self._addresses: set[tuple[str, int]] | None = None
         self._forwards: dict[object, _Forward] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -96,11 +97,15 @@ class Proxy:
         return self._our_address(uri)
 
     def _our_address(self, uri: SipURI) -> bool:
-        host = uri.host.lower().strip("[]")
-        return any(
-            host == lst.local[0] and (uri.port or 5060) in (lst.local[1], 5060)
-            for lst in self.endpoint.listeners
-        )
+        ours = self._addresses
+        if ours is None:
+            # Computed once the endpoint listens (its ports are known then).
+            ours = self._addresses = {
+                (lst.local[0], port)
+                for lst in self.endpoint.listeners
+                for port in (lst.local[1], 5060)
+            }
+        return (uri.host.lower().strip("[]"), uri.port or 5060) in ours
 
     def _record_route(self, incoming: IncomingRequest) -> str:
         return local_contact(incoming)[:-1] + ";lr>"
@@ -197,13 +202,15 @@ class Proxy:
         if aor is None:
             incoming.respond(404)
             return
-        username = aor.split(":", 1)[1].split("@", 1)[0]
-        if await self.registrar.store.accounts.get(username) is None:
-            incoming.respond(404, "No Such User")
-            return
         bindings = self.registrar.lookup(aor)
         if not bindings:
-            incoming.respond(480, "Not Signed In")
+            # Only now ask the store (off the event loop): bindings exist
+            # only for accounts, so the common case needs no lookup.
+            username = aor.split(":", 1)[1].split("@", 1)[0]
+            if await self.registrar.store.accounts.get(username) is None:
+                incoming.respond(404, "No Such User")
+            else:
+                incoming.respond(480, "Not Signed In")
             return
         targets = [(parse_address(b.contact).uri, b.path) for b in bindings]
         await self._forward(incoming, targets, routes, record=request.method in _RECORD_ROUTE)
@@ -262,7 +269,10 @@ class Proxy:
             fwd.branches.append(branch)
         fwd.pending = set(range(len(fwd.branches)))
         try:
-            await asyncio.gather(*(self._branch(fwd, i) for i in range(len(fwd.branches))))
+            if len(fwd.branches) == 1:
+                await self._branch(fwd, 0)  # no task for the usual single contact
+            else:
+                await asyncio.gather(*(self._branch(fwd, i) for i in range(len(fwd.branches))))
         finally:
             self._forwards.pop(incoming.transaction, None)
         if not fwd.answered:

@@ -4,6 +4,7 @@ functions (Via stamping, response routing, default ports)."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -82,9 +83,11 @@ def default_port(transport: str) -> int:
     return 5061 if transport == "TLS" else 5060
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_host(host: str) -> str:
     """An IP literal in canonical form without brackets (``[::1]`` ->
-    ``::1``); host names lower case."""
+    ``::1``); host names lower case.  Cached: the same few peers' hosts come
+    back on every message, and ``ipaddress`` is slow."""
     h = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     try:
         return str(ipaddress.ip_address(h))
@@ -92,6 +95,7 @@ def normalize_host(host: str) -> str:
         return h.lower()
 
 
+@functools.lru_cache(maxsize=4096)
 def is_ip(host: str) -> bool:
     """Whether ``host`` (brackets allowed) is an IP literal."""
     h = host[1:-1] if host.startswith("[") and host.endswith("]") else host
