@@ -1,0 +1,180 @@
+"""The interceptor pipeline and the client SIP log: headers, route, sender
+and receiver are recorded; the body never is (a property over arbitrary
+bodies); credentials are masked; nothing is written while it is off; a
+failing interceptor does not take the endpoint down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sipstack.endpoint import Endpoint, HookPoint, IncomingRequest, MessageInfo
+from sipstack.interceptors import ClientLog, Interceptor, Pipeline, mask_credentials
+from sipstack.message import Request, Response, make_request, make_response, parse
+from sipstack.transport import Destination
+
+TIMEOUT = 5.0
+
+
+def lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+async def test_records_both_directions_with_route_and_no_body(tmp_path: Path) -> None:
+    body = b"meet me at the usual place"
+    async with Endpoint(["udp:127.0.0.1:0"]) as server, Endpoint(["udp:127.0.0.1:0"]) as client:
+        server.route("MESSAGE", lambda incoming: incoming.respond(200))
+        log = ClientLog(tmp_path / "sip.jsonl", text_path=tmp_path / "sip.log")
+        Pipeline(client, [log])
+        port = server.listener("UDP").local[1]
+        req = make_request(
+            "MESSAGE", f"sip:bob@127.0.0.1:{port}", from_addr="<sip:alice@example.com>",
+            to_addr="<sip:bob@example.com>", body=body, content_type="text/plain",
+            headers=[("Route", f"<sip:127.0.0.1:{port};lr>")],
+        )  # fmt: skip
+        assert (await asyncio.wait_for(client.request(req), TIMEOUT)).status == 200
+        log.close()
+    out, back = lines(tmp_path / "sip.jsonl")
+    assert out["direction"] == "out" and back["direction"] == "in"
+    assert out["transport"] == "UDP" and out["remote"] == f"127.0.0.1:{port}"
+    assert str(out["start_line"]).startswith("MESSAGE sip:bob@")
+    names = [h[0] for h in out["headers"]]  # type: ignore[union-attr]
+    assert "Via" in names and "Route" in names
+    assert out["body_length"] == len(body) and out["content_type"] == "text/plain"
+    assert str(back["start_line"]) == "SIP/2.0 200 OK"
+    for path in (tmp_path / "sip.jsonl", tmp_path / "sip.log"):
+        assert b"usual place" not in path.read_bytes()
+    text = (tmp_path / "sip.log").read_text()
+    assert "MESSAGE sip:bob@" in text and "body: 26 bytes text/plain" in text
+
+
+def test_credentials_are_masked() -> None:
+    value = (
+        'Digest username="alice", realm="x", nonce="abc", uri="sip:x", '
+        'response="0123456789abcdef0123456789abcdef", cnonce="c", nc=00000001, qop=auth'
+    )
+    masked = mask_credentials(value)
+    assert masked == 'Digest username="alice", ***'
+    assert "0123456789" not in masked and "abc" not in masked
+
+
+def _info(direction: str = "out") -> MessageInfo:
+    return MessageInfo(
+        HookPoint.WIRE_OUT, direction, "UDP", ("127.0.0.1", 5060), ("192.0.2.1", 5060),
+        time.time(),
+    )  # fmt: skip
+
+
+def test_nothing_is_written_while_it_is_off(tmp_path: Path) -> None:
+    on = [False]
+    log = ClientLog(tmp_path / "sip.jsonl", enabled=lambda: on[0])
+    msg = make_request("OPTIONS", "sip:a@b", from_addr="<sip:c@d>", to_addr="<sip:a@b>")
+    log.on_message(msg, _info())
+    log.close()
+    assert not (tmp_path / "sip.jsonl").exists()
+    on[0] = True
+    log.on_message(msg, _info())
+    log.close()
+    assert len(lines(tmp_path / "sip.jsonl")) == 1
+
+
+_HEADER_LIKE = st.lists(
+    st.sampled_from(
+        [
+            "Via: SIP/2.0/UDP evil.example;branch=z9hG4bKevil",
+            "Content-Length: 0",
+            'Authorization: Digest username="x", response="abc"',
+            "",
+            "MESSAGE sip:someone@else SIP/2.0",
+            "the quick brown fox jumps over the lazy dog",
+            "\u00e9t\u00e9 \u2603 \U0001f600",
+        ]
+    ),
+    max_size=8,
+).map(lambda ls: "\r\n".join(ls).encode())
+_BODIES = st.one_of(st.binary(max_size=2048), _HEADER_LIKE, st.text(max_size=300).map(str.encode))
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_BODIES, incoming=st.booleans())
+def test_the_log_never_contains_the_body(tmp_path: Path, body: bytes, incoming: bool) -> None:
+    """Every 9-byte run of the body found in the log output is also in the
+    message's start line or headers (which the log records): nothing of the
+    body itself is ever written."""
+    path = tmp_path / "prop.jsonl"
+    text_path = tmp_path / "prop.log"
+    for p in (path, text_path):
+        p.unlink(missing_ok=True)
+    req = make_request(
+        "MESSAGE", "sip:bob@example.com", from_addr="<sip:alice@example.com>",
+        to_addr="<sip:bob@example.com>", body=body, content_type="application/octet-stream",
+        via="SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKprop",
+    )  # fmt: skip
+    msg: Request | Response = parse(bytes(req))
+    if incoming:
+        msg = parse(bytes(make_response(msg, 200, body=body, content_type="text/plain")))  # type: ignore[arg-type]
+    log = ClientLog(path, text_path=text_path)
+    log.on_message(msg, _info("in" if incoming else "out"))
+    log.close()
+    written = path.read_bytes() + text_path.read_bytes()
+    # The JSON form escapes some bytes; compare against its decoded text too.
+    decoded = "\n".join(json.dumps(json.loads(x)) for x in path.read_text().splitlines()).encode()
+    head = bytes(msg)[: len(bytes(msg)) - len(msg.body)]
+    for i in range(max(0, len(body) - 8)):
+        window = body[i : i + 9]
+        if window in written or window in decoded:
+            assert window in head, f"body bytes {window!r} leaked into the log"
+
+
+async def test_a_failing_interceptor_is_counted_and_fail_open_or_closed(tmp_path: Path) -> None:
+    class Broken(Interceptor):
+        points = (HookPoint.WIRE_IN,)
+
+        def on_message(self, message: Request | Response, info: MessageInfo) -> None:
+            raise RuntimeError("bug")
+
+    class BrokenClosed(Broken):
+        fail_closed = True
+
+    async with Endpoint(["udp:127.0.0.1:0"]) as server, Endpoint(["udp:127.0.0.1:0"]) as client:
+        got: list[IncomingRequest] = []
+        server.route("MESSAGE", lambda incoming: (got.append(incoming), incoming.respond(200))[1])
+        pipeline = Pipeline(server, [Broken()])
+        dest = Destination("UDP", "127.0.0.1", server.listener("UDP").local[1])
+
+        def message() -> Request:
+            return make_request(
+                "MESSAGE", "sip:bob@x", from_addr="<sip:a@x>", to_addr="<sip:bob@x>", body=b"hi"
+            )
+
+        assert (await client.request(message(), dest)).status == 200  # fail-open: goes on
+        assert server.stats["hook_errors"] == 1 and len(got) == 1
+        pipeline.add(BrokenClosed())
+        assert (await client.request(message(), dest)).status == 500  # fail-closed: stopped
+        assert len(got) == 1
+
+
+def test_events_reach_every_interceptor_even_after_a_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[object] = []
+
+    class Fails(Interceptor):
+        def on_event(self, event: object) -> None:
+            raise ValueError("nope")
+
+    class Sees(Interceptor):
+        def on_event(self, event: object) -> None:
+            seen.append(event)
+
+    pipeline = Pipeline(Endpoint(["udp:127.0.0.1:0"]), [Fails(), Sees()])
+    with caplog.at_level(logging.ERROR):
+        pipeline.event("registered")
+    assert seen == ["registered"] and pipeline.errors["Fails"] == 1
