@@ -16,7 +16,7 @@ from ..endpoint import IncomingRequest
 from ..errors import SIPParseError
 from ..message import Address, SipURI, format_date, parse_address
 from ..message._uri import URI
-from ..storage import Binding, Store
+from ..storage import Account, Binding, Store
 
 __all__ = ["Registrar", "aor_of"]
 
@@ -24,6 +24,9 @@ log = logging.getLogger("sipstack.server")
 
 #: Bindings one address of record may hold; more is refused (403).
 MAX_BINDINGS = 20
+#: Seconds an account read from the store is reused for authentication.
+ACCOUNT_TTL = 5.0
+MAX_CACHED_ACCOUNTS = 100_000
 
 
 def aor_of(uri: URI) -> str | None:
@@ -61,6 +64,7 @@ class Registrar:
         #: Called with ("sign-in" | "sign-out", aor, contact) for the archive.
         self.on_event = on_event
         self.location: dict[str, list[Binding]] = {}
+        self._accounts: dict[str, tuple[float, Account | None]] = {}
 
     async def start(self) -> None:
         """Load the stored bindings (those still valid)."""
@@ -84,7 +88,7 @@ class Registrar:
         the nonce was old)."""
         request = incoming.request
         username = self.digest.claimed_user(request, proxy=proxy)
-        account = await self.store.accounts.get(username) if username else None
+        account = await self._account(username) if username else None
 
         def lookup(user: str, realm: str, algorithm: str) -> str | None:
             if account is None or user != account.username or realm != account.realm:
@@ -102,6 +106,20 @@ class Registrar:
             headers=self.digest.challenge(now, stale=result.stale, proxy=proxy),
         )
         return None
+
+    async def _account(self, username: str) -> Account | None:
+        """The account, from a short-lived cache: every authenticated
+        request needs it, and the store is a thread hop away.  A change
+        made with ``sipstack users`` is seen within ``ACCOUNT_TTL``."""
+        now = time.monotonic()
+        hit = self._accounts.get(username)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        account = await self.store.accounts.get(username)
+        if len(self._accounts) >= MAX_CACHED_ACCOUNTS:
+            self._accounts.clear()  # crude but bounded: refilled as used
+        self._accounts[username] = (now + ACCOUNT_TTL, account)
+        return account
 
     async def on_register(self, incoming: IncomingRequest) -> None:
         """REGISTER: authenticate, apply the Contact changes (§10.3 steps
