@@ -99,39 +99,39 @@ FEATURES: Final[Mapping[Feature, FeatureSpec]] = MappingProxyType(
         Feature.CLIENT_LOG: FeatureSpec(
             default=False,
             user_may_set=True,
-            description="client SIP logging (headers and routes, never bodies)",
+            description="client SIP logging",
         ),
         Feature.ARCHIVE: FeatureSpec(
             default=False,
             user_may_set=False,
-            description="server archiving of IM content, conferences and usage",
+            description="server archiving",
         ),
         Feature.CALL_LOG: FeatureSpec(
             default=True,
             user_may_set=True,
-            description="call log (start, end, duration and participants of invites)",
+            description="call log",
         ),
         Feature.HISTORY: FeatureSpec(
             default=False,
             user_may_set=True,
-            description="conversation history stored on the client",
+            description="conversation history",
         ),
         Feature.STATISTICS: FeatureSpec(
             default=False,
             user_may_set=True,
-            description="anonymous usage statistics (opt-in)",
+            description="usage statistics",
         ),
         Feature.PRESENCE: FeatureSpec(
             default=True,
             user_may_set=True,
-            description="presence publication and subscriptions",
+            description="presence",
         ),
         # The product table gives no default for updates; the modelled client
         # sends nothing until "you or your administrator" enable it, so off.
         Feature.UPDATES: FeatureSpec(
             default=False,
             user_may_set=True,
-            description="automatic update checks against the enterprise server",
+            description="automatic updates",
         ),
     }
 )
@@ -195,9 +195,7 @@ def _check_value(feature: Feature, value: object) -> None:
     # bool is checked exactly: 0/1 or "yes" from a config file are mistakes
     # worth reporting, not values to guess at.
     if value is not None and not isinstance(value, bool):
-        raise SIPUsageError(
-            f"value for {feature.value} must be True, False or None, not {value!r}"
-        )
+        raise SIPUsageError(f"value for {feature.value} must be True, False or None, not {value!r}")
 
 
 class Policy:
@@ -257,9 +255,7 @@ class Policy:
             raise SIPUsageError(f"locked for {feature.value} must be True or False")
         if value is None:
             if locked:
-                raise SIPUsageError(
-                    f"cannot lock {feature.value} without a value to lock it at"
-                )
+                raise SIPUsageError(f"cannot lock {feature.value} without a value to lock it at")
             self._admin.pop(feature, None)
         else:
             self._admin[feature] = AdminSetting(value, locked)
@@ -331,7 +327,9 @@ def to_header(policy: Policy) -> str:
         admin = policy.admin_setting(feature)
         if admin is not None:
             item = f"{feature.value}={_ON if admin.value else _OFF}"
-            items.append(item + ";" + _LOCKED if admin.locked else item)
+            if admin.locked:
+                item += ";" + _LOCKED
+            items.append(item)
     return ", ".join(items)
 
 
@@ -419,9 +417,7 @@ def from_mapping(table: Mapping[str, object]) -> Policy:
     :class:`~sipstack.errors.SIPUsageError` naming the offending entry.
     """
     if not isinstance(table, Mapping):
-        raise SIPUsageError(
-            f"[policy.features] must be a table, not {type(table).__name__}"
-        )
+        raise SIPUsageError(f"[policy.features] must be a table, not {type(table).__name__}")
     policy = Policy()
     for name, entry in table.items():
         if not isinstance(name, str):
@@ -436,12 +432,13 @@ def from_mapping(table: Mapping[str, object]) -> Policy:
             continue
         if not isinstance(entry, Mapping):
             raise SIPUsageError(
-                f"{where}: expected true, false or {{ value = ..., locked = ... }}, "
-                f"not {entry!r}"
+                f"{where}: expected true, false or {{ value = ..., locked = ... }}, not {entry!r}"
             )
         unknown = sorted(str(k) for k in entry if k not in ("value", "locked"))
         if unknown:
-            raise SIPUsageError(f"{where}: unknown keys {', '.join(unknown)} (known: value, locked)")
+            raise SIPUsageError(
+                f"{where}: unknown keys {', '.join(unknown)} (known: value, locked)"
+            )
         if "value" not in entry:
             raise SIPUsageError(f"{where}: missing 'value'")
         value = entry["value"]
