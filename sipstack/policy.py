@@ -52,6 +52,7 @@ __all__ = [
     "FEATURES",
     "MAX_HEADER_ITEMS",
     "MAX_HEADER_LENGTH",
+    "POLICY_HEADER",
     "AdminSetting",
     "Feature",
     "FeatureSpec",
@@ -63,6 +64,11 @@ __all__ = [
     "from_mapping",
     "to_header",
 ]
+
+
+#: The header that carries the administrator's settings to clients (in the
+#: 200 to REGISTER), in the form :func:`to_header` writes.
+POLICY_HEADER = "Sipstack-Policy"
 
 
 class Feature(StrEnum):

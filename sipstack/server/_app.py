@@ -17,6 +17,7 @@ from ..auth import ALGORITHMS, DigestServer, ha1
 from ..certs import server_context, write_dev_certificates
 from ..endpoint import Endpoint
 from ..errors import SIPUsageError
+from ..policy import Policy, from_mapping, to_header
 from ..storage import Account, SQLiteStore, open_store
 from ..transport import ListenSpec
 from ._focus import ConversationFocus
@@ -51,6 +52,9 @@ class ServerConfig:
     digest_algorithms: list[str] = field(default_factory=lambda: ["SHA-256", "MD5"])
     anonymous_inbound: bool = False
     federation: bool = False
+    #: The administrator's feature settings (``[policy.features]``), pushed
+    #: to clients in the REGISTER response.
+    policy: Policy = field(default_factory=Policy)
 
     @property
     def realm(self) -> str:
@@ -95,6 +99,8 @@ def load_config(path: Path, config: ServerConfig | None = None) -> ServerConfig:
     pol = data.get("policy", {})
     cfg.anonymous_inbound = bool(pol.get("anonymous_inbound", cfg.anonymous_inbound))
     cfg.federation = bool(pol.get("federation", cfg.federation))
+    if "features" in pol:
+        cfg.policy = from_mapping(pol["features"])
     return cfg
 
 
@@ -162,6 +168,7 @@ class Server:
             set(cfg.domains),
             min_expires=cfg.min_expires,
             max_expires=cfg.max_expires,
+            policy_header=to_header(cfg.policy),
         )
         await self.registrar.start()
         self.focus = ConversationFocus(ep)

@@ -16,6 +16,7 @@ from ..endpoint import IncomingRequest
 from ..errors import SIPParseError
 from ..message import Address, SipURI, format_date, parse_address
 from ..message._uri import URI
+from ..policy import POLICY_HEADER
 from ..storage import Account, Binding, Store
 
 __all__ = ["Registrar", "aor_of"]
@@ -53,6 +54,7 @@ class Registrar:
         default_expires: int = 3600,
         clock: Callable[[], float] = time.time,
         on_event: Callable[[str, str, str], None] | None = None,
+        policy_header: str = "",
     ) -> None:
         self.store = store
         self.digest = digest
@@ -64,6 +66,8 @@ class Registrar:
         #: Called with ("sign-in" | "sign-out", aor, contact) for the archive.
         self.on_event = on_event
         self.location: dict[str, list[Binding]] = {}
+        #: The administrator's settings sent to clients in every 200.
+        self.policy_header = policy_header
         self._accounts: dict[str, tuple[float, Account | None]] = {}
 
     async def start(self) -> None:
@@ -170,6 +174,8 @@ class Registrar:
             ("Contact", f"{b.contact};expires={max(0, int(b.expires_at - now))}") for b in bindings
         ]
         headers.append(("Date", format_date_now(now)))
+        if self.policy_header:
+            headers.append((POLICY_HEADER, self.policy_header))
         incoming.respond(200, headers=headers)
 
     def _apply(self, incoming: IncomingRequest, aor: str) -> list[Binding] | None:

@@ -8,6 +8,7 @@ import datetime as _dt
 import logging
 import ssl
 from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -15,6 +16,7 @@ from ..auth import AuthenticationError, DigestClient, apply_credentials
 from ..dialog import Dialog, DialogError, cancel_for, uac_dialog_id, uas_dialog_id
 from ..endpoint import Endpoint, IncomingRequest
 from ..errors import SIPParseError, SIPUsageError
+from ..interceptors import ClientLog, Interceptor, Pipeline
 from ..message import (
     CPIM_CONTENT_TYPE,
     Address,
@@ -27,6 +29,7 @@ from ..message import (
     parse_address,
 )
 from ..message._uri import parse_uri
+from ..policy import POLICY_HEADER, Feature, Policy, PolicyHeaderError, apply_header
 from ..presence import (
     CONFERENCE_INFO_CONTENT_TYPE,
     ISCOMPOSING_CONTENT_TYPE,
@@ -113,6 +116,9 @@ class Peer:
         user_agent: str = "sipstack",
         max_pending_events: int = 10_000,
         ring_timeout: float = 180.0,
+        policy: Policy | None = None,
+        sip_log: str | Path | None = None,
+        interceptors: Iterable[Interceptor] = (),
     ) -> None:
         uri = parse_uri(aor)
         if not isinstance(uri, SipURI) or uri.user is None:
@@ -154,6 +160,21 @@ class Peer:
         self.endpoint.on_cancel = self._on_cancel
         self.endpoint.on_ack_timeout = self._on_ack_timeout
         self._register = register
+        #: Which features are on (client SIP log …); the server's settings
+        #: arrive in the REGISTER response.
+        self.policy = policy or Policy()
+        #: The interceptor pipeline of this peer's endpoint.
+        self.interceptors = Pipeline(self.endpoint, interceptors)
+        if sip_log is not None:
+            # Attached always, recording only while the policy says so.
+            path = Path(sip_log)
+            self.interceptors.add(
+                ClientLog(
+                    path,
+                    text_path=path.with_suffix(".log"),
+                    enabled=lambda: self.policy.effective(Feature.CLIENT_LOG),
+                )
+            )
         # PUBLISH and watcher-info go to a server only when there is one.
         self._has_server = register or registrar is not None or proxy is not None
         #: Presence: publish, watch, access levels (:class:`PresenceAgent`).
@@ -197,6 +218,7 @@ class Peer:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.endpoint.close(timeout)
+        self.interceptors.close()
         self._events.put_nowait(None)
 
     async def __aenter__(self) -> Self:
@@ -236,6 +258,8 @@ class Peer:
         return event
 
     def _emit(self, event: Event) -> None:
+        if self.interceptors.interceptors:
+            self.interceptors.event(event)
         self._events.put_nowait(event)
 
     def _overloaded(self) -> bool:
@@ -410,6 +434,12 @@ class Peer:
         if expires == 0:
             self._registered_contact = None
             return 0
+        pushed = response.headers.get(POLICY_HEADER)
+        if pushed is not None:
+            try:
+                apply_header(self.policy, pushed)
+            except PolicyHeaderError as exc:
+                log.info("ignored the server's policy: %s", exc)
         granted = _granted(response, contact, expires)
         self._registered_contact = contact
         self._emit(Registered(str(self.aor), contact, granted))
