@@ -8,8 +8,10 @@ certificates signed by it, for trying out TLS.
 
 ``sipstack server`` runs the registrar, proxy, presence server and
 conversation focus; ``sipstack users add|passwd|remove|list`` manages its
-accounts and ``sipstack access set|list`` its users' access levels (read
-when the server starts; a user's own in-band change applies at once).
+accounts, ``sipstack access set|list`` its users' access levels (read
+when the server starts; a user's own in-band change applies at once) and
+``sipstack archive search|export|purge`` the archive that
+``sipstack server --archive`` keeps.
 """
 
 from __future__ import annotations
@@ -170,6 +172,13 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         cfg.domains = list(args.domains)
     if getattr(args, "listen", None):
         cfg.listen = [parse_hostport(x) for x in args.listen]
+    if getattr(args, "archive", False):
+        from .policy import Feature
+
+        # The administrator's switch: on, and no user can turn it off.
+        cfg.policy.set_admin(Feature.ARCHIVE, True, locked=True)
+    if getattr(args, "archive_mandatory", False):
+        cfg.archive_mandatory = True
     return cfg
 
 
@@ -288,6 +297,86 @@ def _cmd_access(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _when(text: str | None) -> float | None:
+    """An ISO date or date-time (UTC unless it says) as epoch seconds."""
+    import datetime as _dt
+
+    if text is None:
+        return None
+    try:
+        moment = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise SIPUsageError(
+            f"{text!r} is not an ISO date (2026-11-29 or 2026-11-29T10:00)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.UTC)
+    return moment.timestamp()
+
+
+def _cmd_archive(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import csv
+    import datetime as _dt
+    import time
+
+    from .storage import ArchiveRecord, open_store
+
+    try:
+        cfg = _server_config(args)
+        store = open_store(cfg.data_dir)
+    except (SIPUsageError, OSError) as exc:
+        print(f"sipstack: {exc}", file=sys.stderr)
+        return 2
+
+    def row(r: ArchiveRecord) -> dict[str, object]:
+        return {
+            "time": _dt.datetime.fromtimestamp(r.time, _dt.UTC).isoformat(),
+            "kind": r.kind,
+            "sender": r.sender,
+            "recipient": r.recipient,
+            "conversation": r.conversation,
+            "content_type": r.content_type,
+            "body": r.body.decode("utf-8", "replace"),
+            "call_id": r.call_id,
+        }
+
+    async def run() -> int:
+        try:
+            if args.action == "purge":
+                if args.older_than < 0:
+                    raise SIPUsageError("--older-than takes a number of days >= 0")
+                gone = await store.archive.purge(time.time() - args.older_than * 86400)
+                print(f"purged {gone} records older than {args.older_than:g} days")
+                return 0
+            records = await store.archive.search(
+                user=args.user, peer=args.peer, since=_when(args.since),
+                until=_when(args.until), text=args.text, limit=args.limit,
+            )  # fmt: skip
+            with contextlib.ExitStack() as stack:
+                out = sys.stdout
+                if args.out:
+                    out = stack.enter_context(open(args.out, "w", encoding="utf-8", newline=""))
+                if getattr(args, "format", "jsonl") == "csv":
+                    fields = list(row(ArchiveRecord(0, "", "", "")).keys())
+                    writer = csv.DictWriter(out, fieldnames=fields)
+                    writer.writeheader()
+                    for r in records:
+                        writer.writerow(row(r))
+                else:
+                    for r in records:
+                        out.write(json.dumps(row(r), ensure_ascii=False) + "\n")
+            return 0
+        except SIPUsageError as exc:
+            print(f"sipstack: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``sipstack`` command."""
     p = argparse.ArgumentParser(prog="sipstack", description="An asyncio SIP stack.")
@@ -334,6 +423,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="UDP and TCP on PORT, TLS on PORT+1 (repeatable; default 127.0.0.1:5060)",
     )  # fmt: skip
     ps.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    ps.add_argument(
+        "--archive", action="store_true",
+        help="archive instant messages, conversations and sign-ins (administrator switch)",
+    )  # fmt: skip
+    ps.add_argument(
+        "--archive-mandatory", action="store_true",
+        help="refuse (503) a MESSAGE that cannot be archived",
+    )  # fmt: skip
     ps.set_defaults(func=_cmd_server)
     pu = sub.add_parser("users", help="manage the server's accounts")
     us = pu.add_subparsers(dest="action", required=True)
@@ -357,6 +454,22 @@ def build_parser() -> argparse.ArgumentParser:
     pl = acts.add_parser("list", parents=[common], help="the levels OWNER gave")
     pl.add_argument("owner")
     pa.set_defaults(func=_cmd_access)
+    parc = sub.add_parser("archive", help="search, export or purge the server archive")
+    arc = parc.add_subparsers(dest="action", required=True)
+    for action, text in (("search", "find archived records"), ("export", "write them out")):
+        sp = arc.add_parser(action, parents=[common], help=text)
+        sp.add_argument("--user", help="sender or recipient (a URI)")
+        sp.add_argument("--peer", help="the other side or the conversation (a URI)")
+        sp.add_argument("--since", help="ISO date or date-time (UTC unless given)")
+        sp.add_argument("--until", help="ISO date or date-time, exclusive")
+        sp.add_argument("--text", help="text the message contains")
+        sp.add_argument("--limit", type=int, default=100_000)
+        sp.add_argument("--out", help="a file instead of standard output")
+        if action == "export":
+            sp.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    pp_ = arc.add_parser("purge", parents=[common], help="delete old records (retention)")
+    pp_.add_argument("--older-than", type=float, required=True, metavar="DAYS")
+    parc.set_defaults(func=_cmd_archive)
     return p
 
 

@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,16 +62,19 @@ class RunningServer:
 
 @asynccontextmanager
 async def server(
-    tmp_path: Path, users: dict[str, str], config: str | None = None
+    tmp_path: Path,
+    users: dict[str, str],
+    config: str | None = None,
+    extra: Sequence[str] = (),
 ) -> AsyncIterator[RunningServer]:
     """A running server with ``users``; ``config`` is TOML text for
-    ``--config``."""
+    ``--config``; ``extra`` more command-line flags."""
     data = tmp_path / "data"
-    extra: list[str] = []
+    extra = list(extra)
     if config is not None:
         path = tmp_path / "server.toml"
         path.write_text(config, encoding="utf-8")
-        extra = ["--config", str(path)]
+        extra += ["--config", str(path)]
     for user, password in users.items():
         done = sipstack("users", "add", user, "--data-dir", str(data), password=password)
         assert done.returncode == 0, done.stderr

@@ -142,8 +142,6 @@ async def test_two_devices_merge_and_publications_survive_a_restart(tmp_path: Pa
             assert kept.availability is Availability.BUSY
 
 
-
-
 async def test_access_levels_set_from_the_command_line(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     done = sipstack("access", "set", "alice", "bob", "team", "--data-dir", data)

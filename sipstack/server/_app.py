@@ -17,9 +17,10 @@ from ..auth import ALGORITHMS, DigestServer, ha1
 from ..certs import server_context, write_dev_certificates
 from ..endpoint import Endpoint
 from ..errors import SIPUsageError
-from ..policy import Policy, from_mapping, to_header
+from ..policy import Feature, Policy, from_mapping, to_header
 from ..storage import Account, SQLiteStore, open_store
 from ..transport import ListenSpec
+from ._archive import ServerArchive
 from ._focus import ConversationFocus
 from ._presence import PresenceServer
 from ._proxy import Proxy
@@ -55,6 +56,9 @@ class ServerConfig:
     #: The administrator's feature settings (``[policy.features]``), pushed
     #: to clients in the REGISTER response.
     policy: Policy = field(default_factory=Policy)
+    #: Refuse a MESSAGE that cannot be archived (``[archive] mandatory``),
+    #: when archiving is on.
+    archive_mandatory: bool = False
 
     @property
     def realm(self) -> str:
@@ -101,6 +105,7 @@ def load_config(path: Path, config: ServerConfig | None = None) -> ServerConfig:
     cfg.federation = bool(pol.get("federation", cfg.federation))
     if "features" in pol:
         cfg.policy = from_mapping(pol["features"])
+    cfg.archive_mandatory = bool(data.get("archive", {}).get("mandatory", cfg.archive_mandatory))
     return cfg
 
 
@@ -138,6 +143,7 @@ class Server:
         self.proxy: Proxy | None = None
         self.focus: ConversationFocus | None = None
         self.presence: PresenceServer | None = None
+        self.archive: ServerArchive | None = None
 
     async def start(self) -> None:
         """Open the store, listen, and load the registrations."""
@@ -162,6 +168,7 @@ class Server:
         digest = DigestServer(
             cfg.realm, secret=_secret(cfg.data_dir), algorithms=cfg.digest_algorithms
         )
+        self.archive = ServerArchive(self.store, cfg.policy, mandatory=cfg.archive_mandatory)
         self.registrar = Registrar(
             self.store,
             digest,
@@ -169,9 +176,10 @@ class Server:
             min_expires=cfg.min_expires,
             max_expires=cfg.max_expires,
             policy_header=to_header(cfg.policy),
+            on_event=lambda kind, aor, contact: self._archive_event(kind, aor, contact),
         )
         await self.registrar.start()
-        self.focus = ConversationFocus(ep)
+        self.focus = ConversationFocus(ep, on_event=self._archive_event)
         self.presence = PresenceServer(
             ep, self.store, set(cfg.domains), max_expires=cfg.max_expires
         )
@@ -185,10 +193,16 @@ class Server:
             conversations=self.focus,
             conversation_prefix=CONVERSATION_PREFIX,
             presence=self.presence,
+            archive=self.archive,
         )
         ep.route("REGISTER", self.registrar.on_register)
         self.proxy.attach()
         await ep.start()
+
+    def _archive_event(self, kind: str, subject: str, other: str) -> None:
+        if self.archive is not None:
+            conversation = other if kind in ("conversation-start", "join", "leave") else None
+            self.archive.event(kind, subject, other, conversation)
 
     async def close(self) -> None:
         """Stop listening, finish running transactions, close the store."""
@@ -196,6 +210,8 @@ class Server:
             await self.presence.close()
         if self.endpoint is not None:
             await self.endpoint.close()
+        if self.archive is not None:
+            await self.archive.drain()
         if self.store is not None:
             await self.store.close()
 
@@ -215,6 +231,9 @@ class Server:
             shown = f"[{host}]" if ":" in host else host
             lines.append(f"listening on {lst.transport.lower()}:{shown}:{port}")
         lines.append(f"domains {', '.join(self.config.domains)}")
+        archive = self.config.policy.effective(Feature.ARCHIVE)
+        mandatory = " (mandatory)" if self.config.archive_mandatory else ""
+        lines.append(f"archiving {'on' + mandatory if archive else 'off'}")
         lines.append(f"data in {self.config.data_dir.resolve()}")
         return lines
 

@@ -26,6 +26,7 @@ import asyncio
 import datetime as _dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..dialog import Dialog, DialogError, Notifier, uas_dialog_id
@@ -76,6 +77,7 @@ class ConversationFocus:
         *,
         max_participants: int = 100,
         max_conversations: int = 10_000,
+        on_event: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.max_participants = max_participants
@@ -83,6 +85,16 @@ class ConversationFocus:
         self._conversations: dict[str, _Conversation] = {}
         self._by_dialog: dict[tuple[str, str, str], _Conversation] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Called with ("conversation-start" | "join" | "leave", participant,
+        #: conversation URI) — the archive's conversation records.
+        self.on_event = on_event
+
+    def _event(self, kind: str, entity: str, uri: str) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(kind, entity, uri)
+            except Exception:
+                log.exception("conversation event callback failed")
 
     def attach(self) -> None:
         """Route every INVITE, ACK, BYE, MESSAGE and SUBSCRIBE to the focus."""
@@ -94,6 +106,11 @@ class ConversationFocus:
             ("SUBSCRIBE", self.on_subscribe),
         ):
             self.endpoint.route(method, handler)
+
+    def conversation_of(self, request: Request) -> str | None:
+        """The URI of the conversation an in-dialog request belongs to."""
+        conv = self._by_dialog.get(uas_dialog_id(request))
+        return None if conv is None else conv.uri
 
     def participants(self, uri: str) -> list[str]:
         """Who is in the conversation at ``uri`` now."""
@@ -123,6 +140,7 @@ class ConversationFocus:
                 incoming.respond(503, headers=[("Retry-After", "60")])
                 return
             conv = self._conversations[uri] = _Conversation(uri)
+            self._event("conversation-start", str(request.from_addr.uri), uri)
         if len(conv.participants) >= self.max_participants:
             incoming.respond(486, "Conversation Full")
             return
@@ -148,6 +166,7 @@ class ConversationFocus:
         conv.participants[dialog.id] = _Participant(entity, frm.display_name, dialog)
         self._by_dialog[dialog.id] = conv
         log.info("%s joined %s", entity, conv.uri)
+        self._event("join", entity, conv.uri)
         self._roster_changed(conv, ConferenceUser(entity, "full", frm.display_name, "connected"))
 
     def on_ack(self, incoming: IncomingRequest) -> None:
@@ -164,6 +183,7 @@ class ConversationFocus:
         incoming.respond(200)
         gone = conv.participants.pop(key)
         log.info("%s left %s", gone.entity, conv.uri)
+        self._event("leave", gone.entity, conv.uri)
         self._roster_changed(conv, ConferenceUser(gone.entity, "deleted"))
         if not conv.participants:
             for notifier in list(conv.watchers.values()):

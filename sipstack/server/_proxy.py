@@ -20,6 +20,7 @@ from ..endpoint import Endpoint, IncomingRequest
 from ..errors import SIPParseError, SIPUsageError
 from ..message import Request, Response, SipURI, parse_address, parse_auth
 from ..transport import destination_for_request
+from ._archive import ServerArchive
 from ._common import local_contact
 from ._focus import ConversationFocus
 from ._presence import ACCESS_EVENT, PresenceServer
@@ -63,6 +64,7 @@ class Proxy:
         conversations: ConversationFocus | None = None,
         conversation_prefix: str = "conv-",
         presence: PresenceServer | None = None,
+        archive: ServerArchive | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.registrar = registrar
@@ -74,6 +76,7 @@ class Proxy:
         self.focus = conversations
         self.conversation_prefix = conversation_prefix
         self.presence = presence
+        self.archive = archive
         self._addresses: set[tuple[str, int]] | None = None
         self._forwards: dict[object, _Forward] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -181,6 +184,8 @@ class Proxy:
             # the subscriber, before the 2xx to the SUBSCRIBE (RFC 6665
             # §4.1.2.4), and then its Record-Route is the route set.
             record = request.method == "NOTIFY"
+            if not await self._archived(incoming):
+                return
             await self._forward(incoming, [(target, ())], routes, record=record)
             return
         if not await self._allowed(incoming):
@@ -213,6 +218,8 @@ class Proxy:
                 incoming.respond(480, "Not Signed In")
             return
         targets = [(parse_address(b.contact).uri, b.path) for b in bindings]
+        if not await self._archived(incoming):
+            return
         await self._forward(incoming, targets, routes, record=request.method in _RECORD_ROUTE)
 
     async def _allowed(self, incoming: IncomingRequest) -> bool:
@@ -231,9 +238,25 @@ class Proxy:
             return False
         return True
 
+    async def _archived(self, incoming: IncomingRequest, conversation: str | None = None) -> bool:
+        """Archive a MESSAGE before it goes on (when archiving is on); False
+        after refusing it, when archiving is mandatory and failed."""
+        archive = self.archive
+        if archive is None or incoming.request.method != "MESSAGE" or not archive.active:
+            return True
+        if await archive.message(incoming, conversation) or not archive.mandatory:
+            return True
+        incoming.respond(503, "Archive Unavailable", headers=[("Retry-After", "10")])
+        return False
+
     async def _to_focus(self, incoming: IncomingRequest) -> None:
         assert self.focus is not None
         method = incoming.request.method
+        # Only what the focus will relay is archived: a MESSAGE in a
+        # participant's dialog.
+        conv = self.focus.conversation_of(incoming.request) if method == "MESSAGE" else None
+        if conv is not None and not await self._archived(incoming, conv):
+            return
         if method == "INVITE" and not incoming.request.to_tag and not await self._allowed(incoming):
             return
         handler = {

@@ -11,6 +11,8 @@ __all__ = [
     "Access",
     "Account",
     "Accounts",
+    "Archive",
+    "ArchiveRecord",
     "Binding",
     "Publication",
     "Publications",
@@ -64,6 +66,23 @@ class Publication:
     body: bytes
     expires_at: float
     published_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveRecord:
+    """One archived item: an instant message (``kind`` ``"message"``, with
+    its body), a conversation start, join or leave, or a sign-in / sign-out
+    (usage records, no body).  ``time`` is wall-clock seconds."""
+
+    time: float
+    kind: str
+    sender: str
+    recipient: str
+    call_id: str = ""
+    content_type: str | None = None
+    body: bytes = b""
+    conversation: str | None = None
+    id: int | None = None
 
 
 class Accounts(Protocol):
@@ -127,6 +146,33 @@ class Access(Protocol):
         ...
 
 
+class Archive(Protocol):
+    """The server archive (written only when the administrator turned
+    archiving on)."""
+
+    async def append(self, record: ArchiveRecord) -> int:
+        """Store ``record``, committed when this returns; its id."""
+        ...
+
+    async def search(
+        self,
+        *,
+        user: str | None = None,
+        peer: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+    ) -> list[ArchiveRecord]:
+        """Records by user (sender or recipient), peer (the other side),
+        time range and text in the body, oldest first."""
+        ...
+
+    async def purge(self, before: float) -> int:
+        """Delete records older than ``before``; how many."""
+        ...
+
+
 class Store(Protocol):
     """All repositories of one backend."""
 
@@ -148,6 +194,11 @@ class Store(Protocol):
     @property
     def access(self) -> Access:
         """The access-level repository."""
+        ...
+
+    @property
+    def archive(self) -> Archive:
+        """The archive repository."""
         ...
 
     async def close(self) -> None:

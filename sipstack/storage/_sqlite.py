@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from ._base import Account, Binding, Publication
+from ._base import Account, ArchiveRecord, Binding, Publication
 
 __all__ = ["SQLiteStore"]
 
@@ -46,6 +46,18 @@ CREATE TABLE IF NOT EXISTS publications (
     published_at REAL NOT NULL,
     PRIMARY KEY (aor, etag)
 );
+CREATE TABLE IF NOT EXISTS archive (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    kind TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    content_type TEXT,
+    body BLOB NOT NULL,
+    conversation TEXT
+);
+CREATE INDEX IF NOT EXISTS archive_time ON archive (time);
 CREATE TABLE IF NOT EXISTS access (
     owner TEXT NOT NULL,
     watcher TEXT NOT NULL,
@@ -71,6 +83,7 @@ class SQLiteStore:
         self.registrations = _Registrations(self)
         self.publications = _Publications(self)
         self.access = _Access(self)
+        self.archive = _Archive(self)
 
     def _open(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None)
@@ -271,3 +284,69 @@ class _Access:
             db.execute("INSERT OR REPLACE INTO access VALUES (?, ?, ?)", (owner, watcher, level))
 
         await self._store._run(q)
+
+
+class _Archive:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def append(self, record: ArchiveRecord) -> int:
+        r = record
+
+        def q(db: sqlite3.Connection) -> int:
+            cur = db.execute(
+                "INSERT INTO archive (time, kind, sender, recipient, call_id, content_type, body,"
+                " conversation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (r.time, r.kind, r.sender, r.recipient, r.call_id, r.content_type, r.body,
+                 r.conversation),
+            )  # fmt: skip
+            return int(cur.lastrowid or 0)
+
+        return await self._store._run(q)
+
+    async def search(
+        self,
+        *,
+        user: str | None = None,
+        peer: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+    ) -> list[ArchiveRecord]:
+        where: list[str] = []
+        args: list[object] = []
+        if user is not None:
+            where.append("(sender = ? OR recipient = ?)")
+            args += [user, user]
+        if peer is not None:
+            where.append("(sender = ? OR recipient = ? OR conversation = ?)")
+            args += [peer, peer, peer]
+        if since is not None:
+            where.append("time >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("time < ?")
+            args.append(until)
+        if text is not None:
+            # instr() on the blob: no LIKE wildcards to escape.
+            where.append("instr(body, ?) > 0")
+            args.append(text.encode())
+        sql = "SELECT time, kind, sender, recipient, call_id, content_type, body, conversation, id"
+        sql += " FROM archive" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY time, id LIMIT ?"
+        args.append(limit)
+
+        def q(db: sqlite3.Connection) -> list[ArchiveRecord]:
+            return [
+                ArchiveRecord(t, k, s, r, c, ct, bytes(b), conv, i)
+                for t, k, s, r, c, ct, b, conv, i in db.execute(sql, args)
+            ]
+
+        return await self._store._run(q)
+
+    async def purge(self, before: float) -> int:
+        def q(db: sqlite3.Connection) -> int:
+            return db.execute("DELETE FROM archive WHERE time < ?", (before,)).rowcount
+
+        return await self._store._run(q)
