@@ -14,6 +14,7 @@ __all__ = [
     "Archive",
     "ArchiveRecord",
     "Binding",
+    "CallRecord",
     "Publication",
     "Publications",
     "Registrations",
@@ -83,6 +84,25 @@ class ArchiveRecord:
     body: bytes = b""
     conversation: str | None = None
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One call in a user's call log: when, with whom, which way, how it
+    ended — never what was said or offered (no SDP)."""
+
+    started: float
+    ended: float
+    answered: float | None
+    direction: str
+    remote: str
+    outcome: str
+    id: int | None = None
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the answer to the end (0 when never answered)."""
+        return 0.0 if self.answered is None else max(0.0, self.ended - self.answered)
 
 
 class Accounts(Protocol):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from ._base import Account, ArchiveRecord, Binding, Publication
+from ._base import Account, ArchiveRecord, Binding, CallRecord, Publication
 
 __all__ = ["SQLiteStore"]
 
@@ -58,6 +58,15 @@ CREATE TABLE IF NOT EXISTS archive (
     conversation TEXT
 );
 CREATE INDEX IF NOT EXISTS archive_time ON archive (time);
+CREATE TABLE IF NOT EXISTS call_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started REAL NOT NULL,
+    ended REAL NOT NULL,
+    answered REAL,
+    direction TEXT NOT NULL,
+    remote TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS access (
     owner TEXT NOT NULL,
     watcher TEXT NOT NULL,
@@ -84,6 +93,7 @@ class SQLiteStore:
         self.publications = _Publications(self)
         self.access = _Access(self)
         self.archive = _Archive(self)
+        self.call_log = _CallLog(self)
 
     def _open(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None)
@@ -348,5 +358,33 @@ class _Archive:
     async def purge(self, before: float) -> int:
         def q(db: sqlite3.Connection) -> int:
             return db.execute("DELETE FROM archive WHERE time < ?", (before,)).rowcount
+
+        return await self._store._run(q)
+
+
+class _CallLog:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def add(self, record: CallRecord) -> None:
+        r = record
+
+        def q(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO call_log (started, ended, answered, direction, remote, outcome)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (r.started, r.ended, r.answered, r.direction, r.remote, r.outcome),
+            )
+
+        await self._store._run(q)
+
+    async def recent(self, limit: int = 100) -> list[CallRecord]:
+        def q(db: sqlite3.Connection) -> list[CallRecord]:
+            rows = db.execute(
+                "SELECT started, ended, answered, direction, remote, outcome, id FROM call_log"
+                " ORDER BY started DESC, id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [CallRecord(*row) for row in rows]
 
         return await self._store._run(q)

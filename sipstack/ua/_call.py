@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import time
 from typing import TYPE_CHECKING
 
 from ..dialog import Dialog, DialogState
@@ -63,6 +64,10 @@ class Call:
         self.local_sdp = local_sdp
         self.remote_sdp = remote_sdp
         self.state = CallState.RINGING
+        #: Wall-clock times: offered, answered (None if never), ended.
+        self.started_at = time.time()
+        self.answered_at: float | None = None
+        self.ended_at: float | None = None
         self.dialog: Dialog | None = None
         #: Set when the call has ended.
         self.ended = asyncio.Event()
@@ -219,6 +224,7 @@ class Call:
         return self.dialog
 
     def _end(self) -> None:
+        self.ended_at = time.time()
         self.state = CallState.ENDED
         if self.dialog is not None:
             self.dialog.terminate()

@@ -7,6 +7,7 @@ import contextlib
 import datetime as _dt
 import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from types import TracebackType
@@ -16,7 +17,7 @@ from ..auth import AuthenticationError, DigestClient, apply_credentials
 from ..dialog import Dialog, DialogError, cancel_for, uac_dialog_id, uas_dialog_id
 from ..endpoint import Endpoint, IncomingRequest
 from ..errors import SIPParseError, SIPUsageError
-from ..interceptors import ClientLog, Interceptor, Pipeline
+from ..interceptors import CallLog, ClientLog, Interceptor, Pipeline, Statistics
 from ..message import (
     CPIM_CONTENT_TYPE,
     Address,
@@ -41,6 +42,7 @@ from ..presence import (
     decode_iscomposing,
     encode_iscomposing,
 )
+from ..storage import CallRecord, SQLiteStore, open_store
 from ..transaction import DEFAULT_TIMERS, TimerConfig
 from ..transport import Destination, destination_for_request, host_for_via
 from ..transport._common import default_port
@@ -119,6 +121,7 @@ class Peer:
         policy: Policy | None = None,
         sip_log: str | Path | None = None,
         interceptors: Iterable[Interceptor] = (),
+        data_dir: str | Path | None = None,
     ) -> None:
         uri = parse_uri(aor)
         if not isinstance(uri, SipURI) or uri.user is None:
@@ -165,6 +168,18 @@ class Peer:
         self.policy = policy or Policy()
         #: The interceptor pipeline of this peer's endpoint.
         self.interceptors = Pipeline(self.endpoint, interceptors)
+        #: Where the call log lives (``data_dir/sipstack.db``, else memory).
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.store = open_store(self.data_dir) if self.data_dir else SQLiteStore(":memory:")
+        self._call_log = CallLog(
+            self.store, enabled=lambda: self.policy.effective(Feature.CALL_LOG)
+        )
+        self.interceptors.add(self._call_log)
+        #: Usage statistics, counted only once the user opted in.
+        self.statistics = Statistics(enabled=lambda: self.policy.effective(Feature.STATISTICS))
+        self.interceptors.add(self.statistics)
+        if sip_log is None and self.data_dir is not None:
+            sip_log = self.data_dir / "sip.jsonl"
         if sip_log is not None:
             # Attached always, recording only while the policy says so.
             path = Path(sip_log)
@@ -218,7 +233,11 @@ class Peer:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.endpoint.close(timeout)
+        await self._call_log.flush()
+        if self.data_dir is not None and self.policy.effective(Feature.STATISTICS):
+            self.statistics.save(self.data_dir / "stats.json")
         self.interceptors.close()
+        await self.store.close()
         self._events.put_nowait(None)
 
     async def __aenter__(self) -> Self:
@@ -535,6 +554,12 @@ class Peer:
         self._preload_route(req)
         return self._check(await self._send(req))
 
+    async def call_log(self, limit: int = 100) -> list[CallRecord]:
+        """The most recent calls, newest first (empty when the call log is
+        off)."""
+        await self._call_log.flush()
+        return await self.store.call_log.recent(limit)
+
     async def typing(self, to: str, active: bool = True) -> Response:
         """Tell ``to`` that this user is typing (or stopped): an RFC 3994
         is-composing MESSAGE.  The other side gets a
@@ -762,6 +787,8 @@ class Peer:
         call._ack = ack
         await self.endpoint.send_stateless(ack, self._destination(ack))
         first = call.state is not CallState.ACTIVE
+        if first and call.answered_at is None:
+            call.answered_at = time.time()
         call.state = CallState.ACTIVE
         call._confirmed.set()
         if first and call.conversation is None:
@@ -868,6 +895,7 @@ class Peer:
             call.remote_sdp = incoming.request.body  # offer in the 2xx, answer in the ACK
         if call.state is CallState.ANSWERED:
             call.state = CallState.ACTIVE
+            call.answered_at = time.time()
             call._confirmed.set()
             self._emit(CallAnswered(call))
 
