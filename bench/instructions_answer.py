@@ -9,7 +9,10 @@ serialisation, compaction of the completed transaction); only the two
 system calls are left out (the reply is handed to a no-op).  The count with
 ``N`` messages minus the count with none, divided by ``N``:
 
-    python bench/instructions_answer.py            # N = 2000
+    python bench/instructions_answer.py                # N = 2000
+    python bench/instructions_answer.py --client-log   # and with the SIP log on
+
+The client SIP log's target: at most 10% of the endpoint's throughput.
 """
 
 from __future__ import annotations
@@ -43,6 +46,11 @@ datagrams = [TEMPLATE.format(n=i).encode() for i in range(n + 50)]
 async def main():
     async with Endpoint(["udp:127.0.0.1:0"]) as ep:
         ep.route("MESSAGE", lambda incoming: incoming.respond(200))
+        if {log!r}:
+            import tempfile
+            from sipstack.interceptors import ClientLog, Pipeline
+            out = tempfile.mkdtemp()
+            Pipeline(ep, [ClientLog(out + "/sip.jsonl", text_path=out + "/sip.log")])
         transports = ep.transports
         transports.sendto = lambda data, addr: None
         udp = transports.udp_socket_for("127.0.0.1")
@@ -57,13 +65,29 @@ def main(argv: list[str] | None = None) -> int:
     """Print instructions per answered MESSAGE."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("-n", type=int, default=2000, help="messages to answer (default 2000)")
+    p.add_argument(
+        "--client-log", action="store_true",
+        help="also measure with the client SIP log on (JSON lines + text), and the ratio",
+    )  # fmt: skip
     args = p.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
         return 2
-    script = CHILD.format(root=str(ROOT))
-    total = callgrind_instructions(script, str(args.n)) - callgrind_instructions(script, "0")
-    print(f"instructions per answered MESSAGE: {total / args.n:,.0f}")
+
+    def per_message(log: bool) -> float:
+        script = CHILD.format(root=str(ROOT), log=log)
+        total = callgrind_instructions(script, str(args.n)) - callgrind_instructions(script, "0")
+        return total / args.n
+
+    plain = per_message(False)
+    print(f"instructions per answered MESSAGE: {plain:,.0f}")
+    if args.client_log:
+        logged = per_message(True)
+        extra = logged / plain - 1
+        print(
+            f"with the client SIP log on: {logged:,.0f} (+{extra:.0%}; each message is logged "
+            "twice, request in and response out)"
+        )
     return 0
 
 

@@ -183,3 +183,19 @@ def test_events_reach_every_interceptor_even_after_a_failure(
     with caplog.at_level(logging.ERROR):
         pipeline.event("registered")
     assert seen == ["registered"] and pipeline.errors["Fails"] == 1
+
+
+def test_the_log_rotates(tmp_path: Path) -> None:
+    log = ClientLog(tmp_path / "sip.jsonl", max_bytes=2000, backups=2)
+    msg = make_request("OPTIONS", "sip:a@b", from_addr="<sip:c@d>", to_addr="<sip:a@b>")
+    for _ in range(30):
+        log.on_message(msg, _info())
+    log.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    # Two backups kept (the current file opens again with the next record).
+    assert (
+        {"sip.jsonl.1", "sip.jsonl.2"} <= set(names) <= {"sip.jsonl", "sip.jsonl.1", "sip.jsonl.2"}
+    )
+    total = sum(len(lines(tmp_path / n)) for n in names)
+    assert 0 < total < 30  # the oldest went with the rotation
+    assert all(p.stat().st_size <= 2000 + 1000 for p in tmp_path.iterdir())

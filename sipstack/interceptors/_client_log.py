@@ -4,8 +4,9 @@ receiver, transport, direction and time — never its body.
 A record is built from the start line and the header lines only; the body
 is never read, so it cannot leak: the record keeps its length and content
 type.  Digest credentials are masked.  Records go to a rotating file of
-JSON lines (one object per message), optionally a rotating human-readable
-file, and optionally a stdlib logger (the "system event log").  It records
+JSON lines (one object per message, buffered: :meth:`ClientLog.flush`
+and closing write them out), optionally a rotating human-readable file, and
+optionally a stdlib logger (the "system event log").  It records
 only while the policy's ``client-log`` feature is effective (off by
 default).
 """
@@ -15,11 +16,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import logging.handlers
 import re
+import time
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from typing import TextIO
 
 from ..endpoint import MessageInfo, Verdict
 from ..message import Request, Response, canonical_name
@@ -41,9 +43,64 @@ def mask_credentials(value: str) -> str:
     return f"{scheme} {user.group(0)}, ***" if user else f"{scheme} ***"
 
 
-class _JsonLines(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return str(record.msg)
+class _RotatingFile:
+    """Lines appended to a file through a buffer, rotated to ``path.1`` …
+    ``path.N`` past ``max_bytes`` (what a logging handler does, without its
+    per-record cost)."""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self._file: TextIO | None = None
+        self._size = 0
+
+    def write(self, line: str) -> None:
+        f = self._file
+        if f is None:
+            f = self._file = open(self.path, "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
+            self._size = f.tell()
+        f.write(line)
+        f.write("\n")
+        self._size += len(line) + 1
+        if self._size > self.max_bytes:
+            self._rotate()
+
+    def _rotate(self) -> None:
+        self.close()
+        for i in range(self.backups - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{i}")
+            if older.exists():
+                older.replace(self.path.with_name(f"{self.path.name}.{i + 1}"))
+        if self.backups > 0:
+            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        else:
+            self.path.unlink(missing_ok=True)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class _Clock:
+    """ISO 8601 UTC times, the date-time part formatted once per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def iso(self, t: float) -> str:
+        second = int(t)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._prefix}.{int((t - second) * 1e6):06d}+00:00"
 
 
 class ClientLog(Interceptor):
@@ -68,23 +125,21 @@ class ClientLog(Interceptor):
         self.enabled = enabled
         self._json = self._text = None
         if path is not None:
-            self._json = self._handler(Path(path), max_bytes, backups)
+            self._json = _RotatingFile(Path(path), max_bytes, backups)
         if text_path is not None:
-            self._text = self._handler(Path(text_path), max_bytes, backups)
+            self._text = _RotatingFile(Path(text_path), max_bytes, backups)
         self._logger = logger
+        self._clock = _Clock()
 
-    @staticmethod
-    def _handler(path: Path, max_bytes: int, backups: int) -> logging.Handler:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
-        )
-        handler.setFormatter(_JsonLines())
-        return handler
+    def _write(self, out: _RotatingFile | None, line: str) -> None:
+        if out is not None:
+            out.write(line)
 
-    def _write(self, handler: logging.Handler | None, line: str) -> None:
-        if handler is not None:
-            handler.emit(logging.makeLogRecord({"msg": line, "levelno": logging.INFO}))
+    def flush(self) -> None:
+        """Push buffered lines to the files."""
+        for out in (self._json, self._text):
+            if out is not None:
+                out.flush()
 
     def record(self, message: Request | Response, info: MessageInfo) -> dict[str, object]:
         """The record of one message (never its body)."""
@@ -97,7 +152,7 @@ class ClientLog(Interceptor):
         ]
         ctype = message.headers.get("Content-Type")
         return {
-            "time": _dt.datetime.fromtimestamp(info.time, _dt.UTC).isoformat(),
+            "time": self._clock.iso(info.time),
             "direction": info.direction,
             "transport": info.transport,
             "local": _address(info.local),
@@ -143,10 +198,10 @@ class ClientLog(Interceptor):
                 self._logger.info("%s", text)
 
     def close(self) -> None:
-        """Close the files."""
-        for handler in (self._json, self._text):
-            if handler is not None:
-                handler.close()
+        """Close the files (what is buffered is written)."""
+        for out in (self._json, self._text):
+            if out is not None:
+                out.close()
 
 
 # Lifecycle events worth a log line, and what of them is logged: who and
