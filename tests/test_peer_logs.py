@@ -17,7 +17,7 @@ from sipstack.endpoint import HookPoint, MessageInfo
 from sipstack.interceptors import Statistics
 from sipstack.message import make_request, make_response, parse
 from sipstack.policy import Feature, Policy
-from sipstack.ua import CallFailed, IncomingCall, Peer
+from sipstack.ua import CallFailed, IncomingCall, MessageReceived, Peer
 
 TIMEOUT = 5.0
 E = TypeVar("E")
@@ -148,3 +148,32 @@ def test_statistics_contain_no_uri_user_host_or_address(
     assert stats.counts  # it did count
     for secret in (user, host, display, addr[0], "zq"):
         assert secret.lower() not in text, secret
+
+
+async def test_history_is_off_by_default_and_tells_the_other_side_once(tmp_path: Path) -> None:
+    async with (
+        Peer("sip:alice@127.0.0.1", data_dir=tmp_path / "a") as alice,
+        Peer("sip:bob@127.0.0.1") as bob,
+    ):
+        await alice.message(uri(bob, "bob"), "unsaved")
+        first = await expect(bob, MessageReceived)
+        assert first.text == "unsaved" and not first.saved
+        assert await alice.history(uri(bob, "bob")) == []
+        alice.policy.set_user(Feature.HISTORY, True)
+        await alice.message(uri(bob, "bob"), "one")
+        await alice.message(uri(bob, "bob"), "two")
+        got = [await expect(bob, MessageReceived) for _ in range(3)]
+        assert [m.text for m in got] == [
+            "[sip:alice@127.0.0.1 is saving this conversation]",
+            "one",
+            "two",
+        ]
+        assert [m.saved for m in got] == [False, True, True]
+        await bob.message(uri(alice, "alice"), "reply")
+        await expect(alice, MessageReceived)
+        saved = await alice.history(uri(bob, "bob"))
+    assert [(e.direction, e.body) for e in saved] == [
+        ("out", b"one"),
+        ("out", b"two"),
+        ("in", b"reply"),
+    ]

@@ -15,6 +15,7 @@ __all__ = [
     "ArchiveRecord",
     "Binding",
     "CallRecord",
+    "HistoryEntry",
     "Publication",
     "Publications",
     "Registrations",
@@ -103,6 +104,19 @@ class CallRecord:
     def duration(self) -> float:
         """Seconds from the answer to the end (0 when never answered)."""
         return 0.0 if self.answered is None else max(0.0, self.ended - self.answered)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One instant message in a user's own conversation history (kept only
+    while the user has history on)."""
+
+    time: float
+    direction: str
+    peer: str
+    content_type: str
+    body: bytes
+    conversation: str | None = None
 
 
 class Accounts(Protocol):

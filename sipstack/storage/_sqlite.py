@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from ._base import Account, ArchiveRecord, Binding, CallRecord, Publication
+from ._base import Account, ArchiveRecord, Binding, CallRecord, HistoryEntry, Publication
 
 __all__ = ["SQLiteStore"]
 
@@ -67,6 +67,15 @@ CREATE TABLE IF NOT EXISTS call_log (
     remote TEXT NOT NULL,
     outcome TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    direction TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    conversation TEXT
+);
 CREATE TABLE IF NOT EXISTS access (
     owner TEXT NOT NULL,
     watcher TEXT NOT NULL,
@@ -94,6 +103,7 @@ class SQLiteStore:
         self.access = _Access(self)
         self.archive = _Archive(self)
         self.call_log = _CallLog(self)
+        self.history = _History(self)
 
     def _open(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None)
@@ -386,5 +396,33 @@ class _CallLog:
                 (limit,),
             ).fetchall()
             return [CallRecord(*row) for row in rows]
+
+        return await self._store._run(q)
+
+
+class _History:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def add(self, entry: HistoryEntry) -> None:
+        e = entry
+
+        def q(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO history (time, direction, peer, content_type, body, conversation)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (e.time, e.direction, e.peer, e.content_type, e.body, e.conversation),
+            )
+
+        await self._store._run(q)
+
+    async def with_peer(self, peer: str, limit: int = 1000) -> list[HistoryEntry]:
+        def q(db: sqlite3.Connection) -> list[HistoryEntry]:
+            rows = db.execute(
+                "SELECT time, direction, peer, content_type, body, conversation FROM history"
+                " WHERE peer = ? OR conversation = ? ORDER BY time, id LIMIT ?",
+                (peer, peer, limit),
+            ).fetchall()
+            return [HistoryEntry(t, d, p, c, bytes(b), conv) for t, d, p, c, b, conv in rows]
 
         return await self._store._run(q)

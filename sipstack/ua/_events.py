@@ -114,6 +114,9 @@ class MessageReceived:
     call: Call | None = None
     #: The conversation it was said in (``sender`` is who said it).
     conversation: Conversation | None = None
+    #: The sender keeps a history of this conversation (it said so with a
+    #: ``Sipstack-History: saved`` header).
+    saved: bool = False
 
     @property
     def text(self) -> str:

@@ -37,12 +37,13 @@ from ..presence import (
     ComposingState,
     IsComposing,
     PresenceError,
+    aor_key,
     apply_update,
     decode_conference_info,
     decode_iscomposing,
     encode_iscomposing,
 )
-from ..storage import CallRecord, SQLiteStore, open_store
+from ..storage import CallRecord, HistoryEntry, SQLiteStore, open_store
 from ..transaction import DEFAULT_TIMERS, TimerConfig
 from ..transport import Destination, destination_for_request, host_for_via
 from ..transport._common import default_port
@@ -83,6 +84,12 @@ _AUTH_ROUNDS = 3
 # RFC 3994 §3.2: an active indication promises a refresh within this many
 # seconds (the recommended 120 s would leave a stale "typing…" too long).
 _COMPOSING_REFRESH = 60
+#: A MESSAGE carrying this header ("saved") comes from someone who keeps a
+#: history of the conversation.
+HISTORY_HEADER = "Sipstack-History"
+# What counts as an instant message for the history (not typing
+# indications or other machine bodies).
+_IM_TYPES = frozenset({"text/plain", "text/html", "message/cpim"})
 # The longest wait between attempts to register again after failures.
 _MAX_BACKOFF = 300.0
 
@@ -163,6 +170,7 @@ class Peer:
         self.endpoint.on_cancel = self._on_cancel
         self.endpoint.on_ack_timeout = self._on_ack_timeout
         self._register = register
+        self._told: set[str] = set()  # peers told that history is saved
         #: Which features are on (client SIP log …); the server's settings
         #: arrive in the REGISTER response.
         self.policy = policy or Policy()
@@ -542,6 +550,21 @@ class Peer:
         """Send an instant message (RFC 3428) outside any dialog; returns the
         2xx (200 or 202) or raises :class:`RequestFailed` with the status."""
         body = text.encode() if isinstance(text, str) else text
+        saving = self.policy.effective(Feature.HISTORY) and _mime(content_type) in _IM_TYPES
+        if saving and aor_key(to) not in self._told:
+            # Tell the other side once that this conversation is being saved.
+            self._told.add(aor_key(to))
+            notice = f"[{self.aor} is saving this conversation]".encode()
+            await self._message(to, notice, "text/plain;charset=utf-8", False)
+        response = await self._message(to, body, content_type, saving)
+        if saving:
+            await self._remember("out", to, content_type, body)
+        return response
+
+    async def _message(self, to: str, body: bytes, content_type: str, saving: bool) -> Response:
+        headers = [("User-Agent", self.user_agent)]
+        if saving:
+            headers.append((HISTORY_HEADER, "saved"))
         req = make_request(
             "MESSAGE",
             to,
@@ -549,10 +572,24 @@ class Peer:
             to_addr=to if "<" in to else f"<{to}>",
             body=body,
             content_type=content_type,
-            headers=[("User-Agent", self.user_agent)],
+            headers=headers,
         )
         self._preload_route(req)
         return self._check(await self._send(req))
+
+    async def _remember(
+        self, direction: str, peer: str, content_type: str, body: bytes, conv: str | None = None
+    ) -> None:
+        entry = HistoryEntry(time.time(), direction, aor_key(peer), content_type, body, conv)
+        try:
+            await self.store.history.add(entry)
+        except Exception:
+            log.exception("could not save the conversation history")
+
+    async def history(self, peer: str, limit: int = 1000) -> list[HistoryEntry]:
+        """The saved messages with ``peer`` (or in a conversation URI),
+        oldest first; empty unless history is on."""
+        return await self.store.history.with_peer(aor_key(peer), limit)
 
     async def call_log(self, limit: int = 100) -> list[CallRecord]:
         """The most recent calls, newest first (empty when the call log is
@@ -622,6 +659,8 @@ class Peer:
             self._emit(ComposingChanged(str(frm.uri), composing, call))
             return
         incoming.respond(200)
+        if self.policy.effective(Feature.HISTORY) and _mime(ctype) in _IM_TYPES:
+            await self._remember("in", str(frm.uri), ctype, request.body)
         self._emit(
             MessageReceived(
                 sender=str(frm.uri),
@@ -631,6 +670,7 @@ class Peer:
                 body=request.body,
                 call_id=request.call_id,
                 call=call,
+                saved=request.headers.get(HISTORY_HEADER) == "saved",
             )
         )
 
