@@ -377,6 +377,30 @@ def _cmd_archive(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _cmd_stats(args: argparse.Namespace) -> int:
+    path = Path(args.data_dir) / "stats.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"no statistics in {args.data_dir} (they are kept only after opting in)")
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"sipstack: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    counts = data.get("counts", {})
+    width = max((len(k) for k in counts), default=0)
+    for key, value in counts.items():
+        print(f"{key:<{width}}  {value}")
+    latency = data.get("latency_ms", {})
+    bounds = latency.get("buckets", [])
+    for method, buckets in latency.get("by_method", {}).items():
+        cells = [f"<={b}ms:{n}" for b, n in zip(bounds, buckets, strict=False) if n]
+        if len(buckets) > len(bounds) and buckets[-1]:
+            cells.append(f">{bounds[-1]}ms:{buckets[-1]}")
+        print(f"latency {method}: {' '.join(cells)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``sipstack`` command."""
     p = argparse.ArgumentParser(prog="sipstack", description="An asyncio SIP stack.")
@@ -470,6 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     pp_ = arc.add_parser("purge", parents=[common], help="delete old records (retention)")
     pp_.add_argument("--older-than", type=float, required=True, metavar="DAYS")
     parc.set_defaults(func=_cmd_archive)
+    pst = sub.add_parser("stats", help="print a peer's opted-in usage statistics")
+    pst.add_argument("--data-dir", required=True, metavar="DIR", help="the peer's data directory")
+    pst.set_defaults(func=_cmd_stats)
     return p
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import TypeVar
@@ -112,6 +115,12 @@ async def test_opted_in_statistics_count_and_are_exported(tmp_path: Path) -> Non
     assert sum(saved["latency_ms"]["by_method"]["MESSAGE"]) == 3
     text = json.dumps(saved)
     assert "alice" not in text and "bob" not in text and "127.0.0.1" not in text
+    shown = subprocess.run(
+        [sys.executable, "-m", "sipstack", "stats", "--data-dir", str(tmp_path / "a")],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert re.search(r"^requests\.out\.MESSAGE +3$", shown.stdout, re.M)
+    assert "latency MESSAGE:" in shown.stdout
 
 
 # Names that cannot occur in the statistics' own vocabulary ("zq" appears
