@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ports import free_port_pair  # noqa: E402
+
 from sipstack.endpoint import Endpoint  # noqa: E402
 from sipstack.message import Request, make_request, make_response, parse  # noqa: E402
 from sipstack.presence import Availability, Presence  # noqa: E402
@@ -38,21 +39,6 @@ from sipstack.ua import Peer  # noqa: E402
 
 TARGET = 0.5
 CONFIG = "[policy]\nanonymous_inbound = true\n"
-
-
-def free_port_pair() -> int:
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-        try:
-            with socket.socket() as t, socket.socket() as t2:
-                t.bind(("127.0.0.1", port))
-                t2.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port pair")
 
 
 class Watchers(asyncio.DatagramProtocol):
@@ -133,9 +119,7 @@ async def run(args: argparse.Namespace) -> int:
             if set(statuses) != {200}:
                 print(f"subscriptions failed: {sorted(set(statuses))}", file=sys.stderr)
                 return 1
-            print(
-                f"{args.watchers} watchers subscribed in {time.perf_counter() - started:.2f} s"
-            )
+            print(f"{args.watchers} watchers subscribed in {time.perf_counter() - started:.2f} s")
             times = []
             states = [Availability.AVAILABLE, Availability.BUSY, Availability.AWAY]
             for r in range(args.rounds):

@@ -21,12 +21,13 @@ import argparse
 import csv
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from ports import free_port_pair, free_udp
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "tests" / "sipp" / "scenarios"
@@ -37,27 +38,6 @@ digest_algorithms = ["MD5", "SHA-256"]
 [policy]
 anonymous_inbound = true
 """
-
-
-def free_port_pair() -> int:
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-        try:
-            with socket.socket() as t, socket.socket() as t2:
-                t.bind(("127.0.0.1", port))
-                t2.bind(("127.0.0.1", port + 1))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port pair")
-
-
-def free_udp() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-        u.bind(("127.0.0.1", 0))
-        return int(u.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:

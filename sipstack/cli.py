@@ -29,6 +29,7 @@ from .message import Message, Ping, Pong, Request, StreamFramer, parse
 
 if TYPE_CHECKING:
     from .server import ServerConfig
+    from .storage import SQLiteStore
 
 __all__ = ["main"]
 
@@ -216,18 +217,28 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
-def _cmd_users(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from .server import add_user
+def _open_store(args: argparse.Namespace) -> tuple[ServerConfig, SQLiteStore] | None:
+    """The configuration and the store the command's flags name, or None
+    after saying why not."""
     from .storage import open_store
 
     try:
         cfg = _server_config(args)
-        store = open_store(cfg.data_dir)
+        return cfg, open_store(cfg.data_dir)
     except (SIPUsageError, OSError) as exc:
         print(f"sipstack: {exc}", file=sys.stderr)
+        return None
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .server import add_user
+
+    opened = _open_store(args)
+    if opened is None:
         return 2
+    cfg, store = opened
 
     async def run() -> int:
         try:
@@ -261,14 +272,11 @@ def _cmd_access(args: argparse.Namespace) -> int:
     import asyncio
 
     from .presence import AccessLevel, aor_key
-    from .storage import open_store
 
-    try:
-        cfg = _server_config(args)
-        store = open_store(cfg.data_dir)
-    except (SIPUsageError, OSError) as exc:
-        print(f"sipstack: {exc}", file=sys.stderr)
+    opened = _open_store(args)
+    if opened is None:
         return 2
+    cfg, store = opened
 
     def aor(name: str) -> str:
         return aor_key(
@@ -321,14 +329,12 @@ def _cmd_archive(args: argparse.Namespace) -> int:
     import datetime as _dt
     import time
 
-    from .storage import ArchiveRecord, open_store
+    from .storage import ArchiveRecord
 
-    try:
-        cfg = _server_config(args)
-        store = open_store(cfg.data_dir)
-    except (SIPUsageError, OSError) as exc:
-        print(f"sipstack: {exc}", file=sys.stderr)
+    opened = _open_store(args)
+    if opened is None:
         return 2
+    _, store = opened
 
     def row(r: ArchiveRecord) -> dict[str, object]:
         return {

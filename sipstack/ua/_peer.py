@@ -960,24 +960,26 @@ class Peer:
         with contextlib.suppress(RequestFailed, SIPUsageError):
             await self._send(bye, dialog=dialog)
 
-    def _on_bye(self, incoming: IncomingRequest) -> None:
-        request = incoming.request
-        call = self._calls.get(uas_dialog_id(request))
+    def _call_of(self, incoming: IncomingRequest) -> Call | None:
+        """The live call an in-dialog request belongs to, its CSeq checked;
+        None after answering it (481, or the dialog's refusal)."""
+        call = self._calls.get(uas_dialog_id(incoming.request))
         if call is None or call.dialog is None or call.state is CallState.ENDED:
             incoming.respond(481)
-            return
-        if not self._dialog_accepts(call.dialog, incoming):
+            return None
+        return call if self._dialog_accepts(call.dialog, incoming) else None
+
+    def _on_bye(self, incoming: IncomingRequest) -> None:
+        call = self._call_of(incoming)
+        if call is None:
             return
         incoming.respond(200)
         self._call_over(call, "bye", by_remote=True)
 
     def _on_info(self, incoming: IncomingRequest) -> None:
         request = incoming.request
-        call = self._calls.get(uas_dialog_id(request))
-        if call is None or call.dialog is None or call.state is CallState.ENDED:
-            incoming.respond(481)
-            return
-        if not self._dialog_accepts(call.dialog, incoming):
+        call = self._call_of(incoming)
+        if call is None:
             return
         ctype = request.headers.get("Content-Type") or ""
         if _mime(ctype) == CONTROL_CONTENT_TYPE:
