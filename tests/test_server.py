@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -15,8 +16,9 @@ from typing import TypeVar
 import pytest
 from server_runner import RunningServer, server, sipstack
 
+from sipstack.auth import DigestClient
 from sipstack.endpoint import Endpoint
-from sipstack.message import make_request
+from sipstack.message import Request, make_request
 from sipstack.ua import (
     AuthenticationFailed,
     CallEnded,
@@ -150,8 +152,72 @@ async def test_hostile_requests_get_4xx_and_nothing_is_stored(tmp_path: Path) ->
             to_addr="<sip:alice@localhost>", body=b"spoof",
         )  # fmt: skip
         assert (await ep.request(spoof, dest)).status == 407
+        # Replayed credentials (the same nonce and nonce count again) are
+        # refused, with stale=true (the user knows the password).
+        client = DigestClient()
+        client.add("alice", "pw")
+        first = make_request(
+            "REGISTER", "sip:localhost", from_addr="<sip:alice@localhost>",
+            to_addr="<sip:alice@localhost>", contact="<sip:alice@192.0.2.5>", call_id="replay",
+        )  # fmt: skip
+        challenge = await ep.request(first, dest)
+        creds = client.authorize(first, challenge)
+
+        def again(cseq: int) -> Request:
+            req = make_request(
+                "REGISTER", "sip:localhost", from_addr="<sip:alice@localhost>",
+                to_addr="<sip:alice@localhost>", contact="<sip:alice@192.0.2.5>",
+                call_id="replay", cseq=cseq, headers=creds,
+            )  # fmt: skip
+            return req
+
+        assert (await ep.request(again(2), dest)).status == 200
+        replayed = await ep.request(again(3), dest)
+        assert replayed.status == 401 and "stale=true" in (
+            replayed.headers.get("WWW-Authenticate") or ""
+        )
+        # A wrong password: 401 again, not stale.
+        wrong = DigestClient()
+        wrong.add("alice", "guess")
+        bad = again(4)
+        bad.headers.remove("Authorization")
+        for name, value in wrong.authorize(first, challenge):
+            bad.headers.add(name, value)
+        refused = await ep.request(bad, dest)
+        assert refused.status == 401 and "stale=true" not in str(
+            refused.headers.get("WWW-Authenticate")
+        )
+        # Malformed (a CSeq that is not a number): 400.
+        raw = bytes(
+            make_request(
+                "MESSAGE",
+                "sip:alice@localhost",
+                from_addr="<sip:x@y>",
+                to_addr="<sip:alice@localhost>",
+                via="SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKm;rport",  # answer the source
+            )
+        )
+        broken = raw.replace(b"CSeq: 1 MESSAGE", b"CSeq: one MESSAGE")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(TIMEOUT)
+            sock.bind(("127.0.0.1", 0))
+            sock.sendto(broken, ("127.0.0.1", srv.port))
+            answer = sock.recv(65535)
+            assert answer.startswith(b"SIP/2.0 400 ")
+            # Oversize: a 60 kB datagram is refused (413/513) or dropped — and
+            # the server goes on.
+            huge = raw.replace(
+                b"Content-Length: 0", b"X-Pad: " + b"a" * 60000 + b"\r\nContent-Length: 0"
+            )
+            sock.sendto(huge, ("127.0.0.1", srv.port))
+        # Still alive and answering.
+        alive = make_request(
+            "OPTIONS", f"sip:127.0.0.1:{srv.port}", from_addr="<sip:x@y>", to_addr="<sip:z@y>"
+        )
+        assert (await ep.request(alive, dest)).status in (200, 407)
     with contextlib.closing(sqlite3.connect(srv.data_dir / "sipstack.db")) as db:
-        assert db.execute("SELECT COUNT(*) FROM bindings").fetchone() == (0,)
+        # Only alice's own authenticated binding; nothing from the refused ones.
+        assert db.execute("SELECT contact FROM bindings").fetchall() == [("<sip:alice@192.0.2.5>",)]
 
 
 async def test_a_strict_router_upstream_is_understood(tmp_path: Path) -> None:
