@@ -136,7 +136,9 @@ class SQLiteStore:
         return self._run_sync(call)
 
     async def close(self) -> None:
-        """Close the database and its thread."""
+        """Close the database and its thread (pending archive records are
+        committed first)."""
+        await self.archive.drain()
         await asyncio.get_running_loop().run_in_executor(self._pool, self._close)
         self._pool.shutdown(wait=True)
 
@@ -307,22 +309,75 @@ class _Access:
 
 
 class _Archive:
+    """Appends are committed in groups: records that arrive while a commit
+    is running go together in the next one (one transaction, one trip to
+    the database thread), and each caller returns only once its own record
+    is committed."""
+
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
+        self._batch: list[tuple[ArchiveRecord, asyncio.Future[int]]] = []
+        self._committing = False
+        self._task: asyncio.Task[None] | None = None
 
     async def append(self, record: ArchiveRecord) -> int:
-        r = record
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[int] = loop.create_future()
+        self._batch.append((record, done))
+        if not self._committing:
+            self._committing = True
+            # After this pass of the loop: what else arrives in it joins.
+            loop.call_soon(self._commit_next)
+        return await done
 
-        def q(db: sqlite3.Connection) -> int:
-            cur = db.execute(
-                "INSERT INTO archive (time, kind, sender, recipient, call_id, content_type, body,"
-                " conversation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (r.time, r.kind, r.sender, r.recipient, r.call_id, r.content_type, r.body,
-                 r.conversation),
-            )  # fmt: skip
-            return int(cur.lastrowid or 0)
+    async def drain(self) -> None:
+        """Wait until every record appended so far is committed."""
+        while self._committing:
+            task = self._task
+            if task is not None and not task.done():
+                await asyncio.wait([task])
+            else:
+                await asyncio.sleep(0)  # the next commit is about to start
 
-        return await self._store._run(q)
+    def _commit_next(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch:
+            self._committing = False
+            return
+        self._task = asyncio.ensure_future(self._commit(batch))
+
+    async def _commit(self, batch: list[tuple[ArchiveRecord, asyncio.Future[int]]]) -> None:
+        rows = [
+            (r.time, r.kind, r.sender, r.recipient, r.call_id, r.content_type, r.body,
+             r.conversation)
+            for r, _ in batch
+        ]  # fmt: skip
+
+        def q(db: sqlite3.Connection) -> list[int]:
+            ids = []
+            with db:  # one transaction for the whole group
+                db.execute("BEGIN")
+                for row in rows:
+                    cur = db.execute(
+                        "INSERT INTO archive (time, kind, sender, recipient, call_id,"
+                        " content_type, body, conversation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        row,
+                    )
+                    ids.append(int(cur.lastrowid or 0))
+            return ids
+
+        try:
+            ids = await self._store._run(q)
+        except Exception as exc:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+        else:
+            for (_, done), rowid in zip(batch, ids, strict=True):
+                if not done.done():
+                    done.set_result(rowid)
+        finally:
+            self._commit_next()
 
     async def search(
         self,
