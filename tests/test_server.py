@@ -239,3 +239,41 @@ async def test_a_strict_router_upstream_is_understood(tmp_path: Path) -> None:
         resp = await ep.request(msg, Destination("UDP", "127.0.0.1", srv.port))
         # bob got it (and knows no such dialog): the server forwarded it.
         assert resp.status == 481
+
+
+async def test_forking_to_two_devices_and_cancel_passed_on(tmp_path: Path) -> None:
+    """Bob signed in on two devices: a call rings both (parallel forking);
+    the one that answers gets the call, the other is cancelled (§16.7). A
+    caller who gives up cancels every branch (§16.10)."""
+    async with (
+        server(tmp_path, {"alice": "a", "bob": "b"}) as srv,
+        user("alice", srv, "a") as alice,
+        user("bob", srv, "b") as desk,
+        user("bob", srv, "b") as phone,
+    ):
+        await expect(desk, Registered)
+        await expect(phone, Registered)
+
+        async def desk_answers() -> None:
+            ringing = await expect(desk, IncomingCall)
+            await ringing.call.accept(b"v=0\r\n")
+
+        answering = asyncio.ensure_future(desk_answers())
+        call = await asyncio.wait_for(alice.call("sip:bob@localhost", b"v=0\r\n"), TIMEOUT)
+        await asyncio.wait_for(answering, TIMEOUT)
+        assert (await expect(phone, IncomingCall)).call is not None
+        missed = await expect(phone, CallEnded)
+        assert missed.reason == "cancelled" and missed.by_remote
+        await call.hangup()
+        assert (await expect(desk, CallEnded)).reason == "bye"
+
+        # Now alice gives up while both ring: both branches are cancelled.
+        calling = asyncio.ensure_future(alice.call("sip:bob@localhost", b"v=0\r\n"))
+        await expect(desk, IncomingCall)
+        await expect(phone, IncomingCall)
+        calling.cancel()
+        for device in (desk, phone):
+            ended = await expect(device, CallEnded)
+            assert ended.reason == "cancelled"
+        with contextlib.suppress(asyncio.CancelledError):
+            await calling
