@@ -277,3 +277,43 @@ async def test_forking_to_two_devices_and_cancel_passed_on(tmp_path: Path) -> No
             assert ended.reason == "cancelled"
         with contextlib.suppress(asyncio.CancelledError):
             await calling
+
+
+async def test_a_loop_between_two_servers_is_482_not_483(tmp_path: Path) -> None:
+    """§16.3 step 4: bob's binding at each server points at the other one.
+    The request comes back to the first server unchanged, carrying its own
+    Via with the same loop hash: 482 Loop Detected, long before Max-Forwards
+    would run out (483)."""
+    config = "[policy]\nanonymous_inbound = true\n"
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    async with (
+        server(tmp_path / "a", {"bob": "b"}, config) as a,
+        server(tmp_path / "b", {"bob": "b"}, config) as b,
+        Endpoint(["udp:127.0.0.1:0"]) as ep,
+    ):
+        from sipstack.transport import Destination
+
+        for here, there in ((a, b), (b, a)):
+            dest = Destination("UDP", "127.0.0.1", here.port)
+            client = DigestClient()
+            client.add("bob", "b")
+            reg = make_request(
+                "REGISTER", "sip:localhost", from_addr="<sip:bob@localhost>",
+                to_addr="<sip:bob@localhost>", contact=f"<sip:bob@127.0.0.1:{there.port}>",
+            )  # fmt: skip
+            challenge = await ep.request(reg, dest)
+            retry = make_request(
+                "REGISTER", "sip:localhost", from_addr="<sip:bob@localhost>",
+                to_addr="<sip:bob@localhost>", contact=f"<sip:bob@127.0.0.1:{there.port}>",
+                call_id=reg.call_id, cseq=2, headers=client.authorize(reg, challenge),
+            )  # fmt: skip
+            assert (await ep.request(retry, dest)).status == 200
+        msg = make_request(
+            "MESSAGE", f"sip:bob@127.0.0.1:{a.port}", from_addr="<sip:x@elsewhere.example>",
+            to_addr="<sip:bob@localhost>", body=b"round and round",
+        )  # fmt: skip
+        answer = await asyncio.wait_for(
+            ep.request(msg, Destination("UDP", "127.0.0.1", a.port)), TIMEOUT
+        )
+        assert answer.status == 482

@@ -189,3 +189,12 @@ def test_unacknowledged_2xx_is_reported_when_timer_l_fires():
     timeout = next(e for e in events if isinstance(e, AckTimeout))
     assert timeout.invite is invite and timeout.response is ok
     assert len(layer) == 0 and not layer._accepted
+
+
+def test_a_proxy_takes_a_spiral_for_a_new_request_not_a_merge():
+    layer = TransactionLayer(merge_detection=False)
+    first = req(branch="z9hG4bKp1", host="p1.example.com")
+    layer.receive(first, 0.0, reliable=False)
+    second = req(branch="z9hG4bKp2", host="p2.example.com")
+    [event] = layer.receive(second, 0.1, reliable=False)
+    assert isinstance(event, RequestReceived) and event.request is second

@@ -222,6 +222,8 @@ class Endpoint:
     :class:`~sipstack.transport.ListenSpec`.  TLS
     listening needs ``tls_server``; outgoing TLS verifies certificates
     with ``tls_client`` (default: the system trust store).
+    ``merge_detection=False`` is for proxies (§8.2.2.2 is a UAS rule: a
+    request spiralling back through a proxy is not a merged request).
     """
 
     def __init__(
@@ -234,12 +236,13 @@ class Endpoint:
         transport_config: TransportConfig | None = None,
         max_transactions: int = 1_000_000,
         hooks: Iterable[tuple[HookPoint, Hook]] = (),
+        merge_detection: bool = True,
     ) -> None:
         self._listen = [parse_listen(s) if isinstance(s, str) else s for s in listen]
         self._tls_server = tls_server
         self._tls_client = tls_client
         self._transport_config = transport_config or TransportConfig()
-        self.layer = TransactionLayer(timers, max_transactions)
+        self.layer = TransactionLayer(timers, max_transactions, merge_detection=merge_detection)
         self.handlers: dict[str, Handler] = {}
         #: Called with responses that match no client transaction (a proxy
         #: forwards them, §16.7); by default they are dropped.
@@ -625,6 +628,7 @@ class Endpoint:
         *,
         on_response: Callable[[Response], None] | None = None,
         push_via: bool = False,
+        branch: str | None = None,
     ) -> Response:
         """Send ``request`` in a client transaction and return its final
         response.
@@ -634,14 +638,15 @@ class Endpoint:
         ``rport`` is added when the request has none.  ``on_response`` sees
         every response, provisional ones and 2xx retransmissions for INVITE
         included.  ``push_via`` adds this endpoint's Via above those the
-        request has (a proxy forwarding it, §16.6 step 8).  When no response comes (Timer B/F) or the transport
+        request has (a proxy forwarding it, §16.6 step 8); ``branch`` is the branch of
+        the Via this endpoint adds (a proxy's loop-detection branch).  When no response comes (Timer B/F) or the transport
         fails, a locally made 408 or 503 is returned (RFC 3261 §8.1.3.1) with
         a Warning saying why.
         """
         if self._closing:
             raise SIPUsageError("the endpoint is closing")
         loop = self.transports.loop
-        dest, server_name = await self._next_hop(request, dest, push_via)
+        dest, server_name = await self._next_hop(request, dest, push_via, branch)
         if self._hooks and not self._run_hooks(HookPoint.TU_OUT, request, None, "out"):
             return _local_response(request, 503, "stopped by a hook")
         future: asyncio.Future[Response] = loop.create_future()
@@ -668,7 +673,11 @@ class Endpoint:
         self._write(bytes(request), flow)
 
     async def _next_hop(
-        self, request: Request, dest: Destination | None, push_via: bool = False
+        self,
+        request: Request,
+        dest: Destination | None,
+        push_via: bool = False,
+        branch: str | None = None,
     ) -> tuple[Destination, str | None]:
         """Where ``request`` goes (an IP address) and the name a TLS peer
         must prove; the top Via is added when the request has none."""
@@ -679,7 +688,7 @@ class Endpoint:
             server_name = dest.host
             dest = Destination(dest.transport, await self._resolve(dest), dest.port)
         if push_via or "Via" not in request.headers:
-            dest = self._add_via(request, dest)
+            dest = self._add_via(request, dest, branch)
         return dest, server_name
 
     async def _resolve(self, dest: Destination) -> str:
@@ -690,12 +699,21 @@ class Endpoint:
             raise SIPUsageError(f"cannot resolve {dest.host}: {exc}") from None
         return str(infos[0][4][0])
 
-    def _add_via(self, request: Request, dest: Destination) -> Destination:
+    def _add_via(
+        self, request: Request, dest: Destination, branch: str | None = None
+    ) -> Destination:
         """Add this endpoint's Via; a UDP request too large for the path MTU
         goes over TCP instead (§18.1.1)."""
         transport = dest.transport
         sent_by = self._sent_by(transport, dest.host)
-        branch = new_branch()
+        if branch is None:
+            branch = new_branch()
+        elif (
+            not branch.startswith("z9hG4bK")
+            or not branch.isascii()
+            or not branch[7:].replace(".", "").replace("-", "").isalnum()
+        ):
+            raise SIPUsageError(f"branch {branch[:40]!r} is not a z9hG4bK token")
         request.headers.add(
             "Via", f"SIP/2.0/{transport} {sent_by};branch={branch};rport", first=True
         )

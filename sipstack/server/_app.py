@@ -165,7 +165,9 @@ class Server:
                 ListenSpec("TCP", host, port),
                 ListenSpec("TLS", host, port + 1 if port else 0),
             ]
-        self.endpoint = ep = Endpoint(specs, tls_server=tls)
+        # A proxy: requests may spiral back through it (merge detection is
+        # for user agents; the proxy detects real loops itself).
+        self.endpoint = ep = Endpoint(specs, tls_server=tls, merge_detection=False)
         digest = DigestServer(
             cfg.realm, secret=_secret(cfg.data_dir), algorithms=cfg.digest_algorithms
         )

@@ -12,13 +12,14 @@ go to the conversation focus.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Sequence
 
 from ..dialog import cancel_for
 from ..endpoint import Endpoint, IncomingRequest
 from ..errors import SIPParseError, SIPUsageError
-from ..message import Request, Response, SipURI, parse_address, parse_auth
+from ..message import Request, Response, SipURI, Via, new_branch, parse_address, parse_auth
 from ..transport import destination_for_request
 from ._archive import ServerArchive
 from ._common import local_contact
@@ -30,6 +31,8 @@ __all__ = ["Proxy"]
 
 log = logging.getLogger("sipstack.server")
 
+# Branches of this proxy's Vias: the magic cookie, a marker, the loop hash.
+_LOOP_PREFIX = "z9hG4bK-lp-"
 # Event packages the presence server answers for local users.
 PRESENCE_PACKAGES = ("presence", "presence.winfo", ACCESS_EVENT)
 # Requests whose responses set up dialogs: the proxy records its route.
@@ -42,12 +45,18 @@ FORWARDED = ("INVITE", "ACK", "BYE", "CANCEL", "MESSAGE", "INFO", "UPDATE", "SUB
 class _Forward:
     """One forwarded request: its branches and the best answer so far."""
 
-    def __init__(self, incoming: IncomingRequest) -> None:
+    def __init__(self, incoming: IncomingRequest, loop_hash: str) -> None:
         self.incoming = incoming
+        self.loop_hash = loop_hash
         self.branches: list[Request] = []
         self.pending: set[int] = set()
         self.best: Response | None = None
         self.answered = False
+
+    def branch_id(self, index: int) -> str:
+        """The branch of the Via on branch ``index``: the loop hash, then
+        something unique (RFC 3261 §16.6 step 8)."""
+        return f"{_LOOP_PREFIX}{self.loop_hash}.{new_branch()[7:]}{index}"
 
 
 class Proxy:
@@ -100,18 +109,59 @@ class Proxy:
         return self._our_address(uri)
 
     def _our_address(self, uri: SipURI) -> bool:
+        return self._is_ours(uri.host, uri.port)
+
+    def _is_ours(self, host: str, port: int | None) -> bool:
         ours = self._addresses
         if ours is None:
             # Computed once the endpoint listens (its ports are known then).
             ours = self._addresses = {
-                (lst.local[0], port)
-                for lst in self.endpoint.listeners
-                for port in (lst.local[1], 5060)
+                (lst.local[0], p) for lst in self.endpoint.listeners for p in (lst.local[1], 5060)
             }
-        return (uri.host.lower().strip("[]"), uri.port or 5060) in ours
+        return (host.lower().strip("[]"), port or 5060) in ours
 
     def _record_route(self, incoming: IncomingRequest) -> str:
         return local_contact(incoming)[:-1] + ";lr>"
+
+    def _loop_hash(self, request: Request) -> str:
+        """The loop-detection part of this proxy's branch (§16.6 step 8):
+        a hash of what identifies the request as it arrived — Request-URI,
+        tags, Call-ID, CSeq number, Proxy-Require, Proxy-Authorization.  (The
+        topmost Via the RFC lists is left out: it differs each time a
+        looping request comes back, which would hide the loop.)"""
+        h = request.headers
+        parts = [
+            request.uri_text,
+            request.to_tag or "",
+            request.from_addr.tag or "",
+            request.call_id,
+            str(request.cseq.seq),
+            *h.get_all("Proxy-Require"),
+            *h.get_all("Proxy-Authorization"),
+        ]
+        return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+    def _looped(self, request: Request) -> bool:
+        """§16.3 step 4: the request carries a Via of ours whose branch
+        holds the same loop hash — it has been here before unchanged, a loop
+        (a spiral, back with another Request-URI, hashes differently)."""
+        try:
+            vias = request.vias
+        except SIPParseError:
+            return False
+        ours = None
+        for via in vias:
+            branch = via.branch or ""
+            if branch.startswith(_LOOP_PREFIX) and self._our_sent_by(via):
+                if ours is None:
+                    ours = _LOOP_PREFIX + self._loop_hash(request) + "."
+                if branch.startswith(ours):
+                    return True
+        return False
+
+    def _our_sent_by(self, via: Via) -> bool:
+        host, port = via.sent_by
+        return self._is_ours(host, port)
 
     def _for_presence(self, request: Request) -> bool:
         """A PUBLISH or SUBSCRIBE for a presence package of a local user
@@ -146,6 +196,9 @@ class Proxy:
             return
         if max_forwards is not None and max_forwards <= 0:
             incoming.respond(483)
+            return
+        if self._looped(request):
+            incoming.respond(482)
             return
         routes = list(request.headers.get_all("Route"))
         target = request.uri
@@ -284,7 +337,7 @@ class Proxy:
             # It would come straight back here (§16.3 step 4).
             incoming.respond(482)
             return
-        fwd = _Forward(incoming)
+        fwd = _Forward(incoming, self._loop_hash(request))
         self._forwards[incoming.transaction] = fwd
         for uri, path in targets:
             rr = record and self._record_route(incoming)
@@ -333,7 +386,7 @@ class Proxy:
         try:
             dest = destination_for_request(branch)
             final = await self.endpoint.request(
-                branch, dest, on_response=on_response, push_via=True
+                branch, dest, on_response=on_response, push_via=True, branch=fwd.branch_id(index)
             )
         except (SIPUsageError, OSError) as exc:
             log.info("cannot forward %s: %s", branch.method, exc)

@@ -140,10 +140,17 @@ class TransactionLayer:
     """Every transaction of one endpoint, and one timer heap for them all."""
 
     def __init__(
-        self, timers: TimerConfig = DEFAULT_TIMERS, max_transactions: int = 100_000
+        self,
+        timers: TimerConfig = DEFAULT_TIMERS,
+        max_transactions: int = 100_000,
+        *,
+        merge_detection: bool = True,
     ) -> None:
         self.timers = timers
         self.max_transactions = max_transactions
+        #: Answer merged requests 482 (§8.2.2.2) — what a UAS does; a proxy
+        #: turns it off: a request that spirals back is not a merge.
+        self.merge_detection = merge_detection
         self._clients: dict[ClientKey, ClientTransaction] = {}
         self._servers: dict[ServerKey, ServerTransaction] = {}
         self._merge: dict[tuple[str, str, int, str], ServerKey] = {}
@@ -250,7 +257,7 @@ class TransactionLayer:
             return [Outgoing(make_response(message, 503, headers=[("Retry-After", "5")]))]
         if method == "CANCEL":
             return self._cancel(message, key, now, reliable, context)
-        mkey = merge_key(message)
+        mkey = merge_key(message) if self.merge_detection else None
         if mkey is not None:
             other = self._merge.get(mkey)
             if other is not None and other != key and other in self._servers:
