@@ -1363,3 +1363,23 @@ async def test_a_request_on_a_connection_that_closes_fails_at_once() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_a_handler_reading_a_malformed_header_answers_400_not_500() -> None:
+    """The peer's malformed header, found when the handler reads it, is the
+    peer's error: 400 with the reason, counted as a bad request."""
+    async with running(Endpoint(["udp:127.0.0.1:0"])) as server_ep, udp_peer() as peer:
+
+        @server_ep.route("MESSAGE")
+        def on_message(incoming: IncomingRequest) -> None:
+            incoming.request.from_addr  # noqa: B018 - reading it raises
+            incoming.respond(200)
+
+        port = server_ep.listener("UDP").local[1]
+        raw = _raw_request("MESSAGE", port, peer.port, "1 MESSAGE").replace(
+            b"From: ", b"From: <sip:broken@x;tag=1\r\nX-Was-From: "
+        )
+        peer.send(raw, ("127.0.0.1", port))
+        answer, _ = await peer.recv()
+        assert isinstance(answer, Response) and answer.status == 400
+        assert server_ep.stats["bad_requests"] == 1 and server_ep.stats["handler_errors"] == 0

@@ -22,6 +22,7 @@ import inspect
 import logging
 import socket
 import ssl
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -509,6 +510,15 @@ class Endpoint:
             incoming.respond(500, "Handler Did Not Answer")
 
     def _handler_failed(self, incoming: IncomingRequest) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, SIPParseError):
+            # The handler read a header the peer got wrong: the peer's error
+            # (400 or the like), not ours.
+            self.stats["bad_requests"] += 1
+            log.info("bad %s from %s: %s", incoming.request.method, incoming.flow.remote, exc)
+            if not incoming.answered:
+                incoming.respond(exc.status, exc.reason)
+            return
         log.exception("%s handler failed", incoming.request.method)
         self.stats["handler_errors"] += 1
         if not incoming.answered:
