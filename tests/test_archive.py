@@ -15,10 +15,10 @@ import os
 import signal
 import sqlite3
 import sys
-import time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from peer_events import expect
 from server_runner import RunningServer, free_port_pair, server, sipstack
 
 from sipstack.policy import Feature
@@ -28,16 +28,7 @@ from sipstack.transaction import TimerConfig
 from sipstack.ua import MessageReceived, ParticipantJoined, Peer, Registered, RequestFailed
 
 TIMEOUT = 10.0
-E = TypeVar("E")
 USERS = {"alice": "a", "bob": "b"}
-
-
-async def expect(peer: Peer, kind: type[E], timeout: float = TIMEOUT) -> E:
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
-        if isinstance(event, kind):
-            return event
 
 
 def user(name: str, srv: RunningServer | str, **kw: Any) -> Peer:

@@ -5,12 +5,11 @@ each other join and leave, and leave."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TypeVar
 
 import pytest
+from peer_events import expect
 
 from sipstack.endpoint import Endpoint
 from sipstack.server import ConversationFocus
@@ -24,15 +23,6 @@ from sipstack.ua import (
 )
 
 TIMEOUT = 5.0
-E = TypeVar("E")
-
-
-async def expect(peer: Peer, kind: type[E], timeout: float = TIMEOUT) -> E:
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
-        if isinstance(event, kind):
-            return event
 
 
 @asynccontextmanager

@@ -8,9 +8,10 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from peer_events import address, expect
 
 from sipstack.auth import DigestServer, ha1
 from sipstack.certs import DevCertificates, client_context, server_context, write_dev_certificates
@@ -40,25 +41,7 @@ from sipstack.ua import (
 )
 
 TIMEOUT = 5.0
-E = TypeVar("E")
 FAST = TimerConfig(t1=0.05, t2=0.4, t4=0.5)
-
-
-async def expect(peer: Peer, kind: type[E], timeout: float = TIMEOUT) -> E:
-    """The next event of ``kind`` (others before it are skipped)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
-        if isinstance(event, kind):
-            return event
-
-
-def address(peer: Peer, user: str, transport: str = "UDP") -> str:
-    lst = peer.endpoint.listener(transport)
-    host, port = lst.local[0], lst.local[1]
-    scheme = "sips" if transport == "TLS" else "sip"
-    tparam = ";transport=tcp" if transport == "TCP" else ""
-    return f"{scheme}:{user}@{host}:{port}{tparam}"
 
 
 @pytest.fixture(scope="module")

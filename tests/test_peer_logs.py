@@ -11,10 +11,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TypeVar
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from peer_events import address, expect
 
 from sipstack.endpoint import HookPoint, MessageInfo
 from sipstack.interceptors import Statistics
@@ -23,19 +23,6 @@ from sipstack.policy import Feature, Policy
 from sipstack.ua import CallFailed, IncomingCall, MessageReceived, Peer
 
 TIMEOUT = 5.0
-E = TypeVar("E")
-
-
-async def expect(peer: Peer, kind: type[E], timeout: float = TIMEOUT) -> E:
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
-        if isinstance(event, kind):
-            return event
-
-
-def uri(peer: Peer, user: str) -> str:
-    return f"sip:{user}@127.0.0.1:{peer.endpoint.listener('UDP').local[1]}"
 
 
 async def test_a_fresh_peer_keeps_a_call_log_and_nothing_else(tmp_path: Path) -> None:
@@ -47,7 +34,7 @@ async def test_a_fresh_peer_keeps_a_call_log_and_nothing_else(tmp_path: Path) ->
         Peer("sip:alice@127.0.0.1", data_dir=tmp_path / "alice") as alice,
         Peer("sip:bob@127.0.0.1") as bob,
     ):
-        await alice.message(uri(bob, "bob"), "hello")
+        await alice.message(address(bob, "bob"), "hello")
     assert not (tmp_path / "alice" / "sip.jsonl").exists()  # no SIP log
     assert not (tmp_path / "alice" / "stats.json").exists()  # no statistics
     assert alice.statistics.snapshot()["counts"] == {}
@@ -67,10 +54,10 @@ async def test_call_log_records_calls_without_content(tmp_path: Path) -> None:
             await second.call.reject(603)
 
         task = asyncio.ensure_future(answer_then_decline())
-        call = await asyncio.wait_for(alice.call(uri(bob, "bob"), offer), TIMEOUT)
+        call = await asyncio.wait_for(alice.call(address(bob, "bob"), offer), TIMEOUT)
         await call.hangup()
         with contextlib.suppress(CallFailed):
-            await asyncio.wait_for(alice.call(uri(bob, "bob"), offer), TIMEOUT)
+            await asyncio.wait_for(alice.call(address(bob, "bob"), offer), TIMEOUT)
         await task
         mine = await alice.call_log()
         theirs = await bob.call_log()
@@ -96,7 +83,7 @@ async def test_the_user_may_turn_the_call_log_off(tmp_path: Path) -> None:
 
         task = asyncio.ensure_future(answer())
         with contextlib.suppress(CallFailed):
-            await asyncio.wait_for(alice.call(uri(bob, "bob")), TIMEOUT)
+            await asyncio.wait_for(alice.call(address(bob, "bob")), TIMEOUT)
         await task
         assert await alice.call_log() == []
 
@@ -108,7 +95,7 @@ async def test_opted_in_statistics_count_and_are_exported(tmp_path: Path) -> Non
     ):
         alice.policy.set_user(Feature.STATISTICS, True)
         for _ in range(3):
-            await alice.message(uri(bob, "bob"), "counted, not kept")
+            await alice.message(address(bob, "bob"), "counted, not kept")
     saved = json.loads((tmp_path / "a" / "stats.json").read_text())
     assert saved["counts"]["requests.out.MESSAGE"] == 3
     assert saved["counts"]["responses.in.200"] == 3
@@ -164,13 +151,13 @@ async def test_history_is_off_by_default_and_tells_the_other_side_once(tmp_path:
         Peer("sip:alice@127.0.0.1", data_dir=tmp_path / "a") as alice,
         Peer("sip:bob@127.0.0.1") as bob,
     ):
-        await alice.message(uri(bob, "bob"), "unsaved")
+        await alice.message(address(bob, "bob"), "unsaved")
         first = await expect(bob, MessageReceived)
         assert first.text == "unsaved" and not first.saved
-        assert await alice.history(uri(bob, "bob")) == []
+        assert await alice.history(address(bob, "bob")) == []
         alice.policy.set_user(Feature.HISTORY, True)
-        await alice.message(uri(bob, "bob"), "one")
-        await alice.message(uri(bob, "bob"), "two")
+        await alice.message(address(bob, "bob"), "one")
+        await alice.message(address(bob, "bob"), "two")
         got = [await expect(bob, MessageReceived) for _ in range(3)]
         assert [m.text for m in got] == [
             "[sip:alice@127.0.0.1 is saving this conversation]",
@@ -178,9 +165,9 @@ async def test_history_is_off_by_default_and_tells_the_other_side_once(tmp_path:
             "two",
         ]
         assert [m.saved for m in got] == [False, True, True]
-        await bob.message(uri(alice, "alice"), "reply")
+        await bob.message(address(alice, "alice"), "reply")
         await expect(alice, MessageReceived)
-        saved = await alice.history(uri(bob, "bob"))
+        saved = await alice.history(address(bob, "bob"))
     assert [(e.direction, e.body) for e in saved] == [
         ("out", b"one"),
         ("out", b"two"),

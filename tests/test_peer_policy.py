@@ -5,42 +5,28 @@ REGISTER response — and never a body in the log."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
+from peer_events import address, expect
 from server_runner import server
 
 from sipstack.policy import Feature, PolicyLocked, PolicyRefused
 from sipstack.ua import MessageReceived, Peer, Registered
 
 TIMEOUT = 10.0
-E = TypeVar("E")
 SECRET = "the body must never reach the log"
-
-
-async def expect(peer: Peer, kind: type[E], timeout: float = TIMEOUT) -> E:
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
-        if isinstance(event, kind):
-            return event
-
-
-def uri(peer: Peer, user: str) -> str:
-    return f"sip:{user}@127.0.0.1:{peer.endpoint.listener('UDP').local[1]}"
 
 
 async def test_client_log_is_off_by_default_and_the_user_may_turn_it_on(tmp_path: Path) -> None:
     log = tmp_path / "alice.jsonl"
     async with Peer("sip:alice@127.0.0.1", sip_log=log) as alice, Peer("sip:bob@127.0.0.1") as bob:
         assert not alice.policy.effective(Feature.CLIENT_LOG)
-        await alice.message(uri(bob, "bob"), SECRET)
+        await alice.message(address(bob, "bob"), SECRET)
         await expect(bob, MessageReceived)
         assert not log.exists()  # nothing recorded while off
         alice.policy.set_user(Feature.CLIENT_LOG, True)
-        await alice.message(uri(bob, "bob"), SECRET)
+        await alice.message(address(bob, "bob"), SECRET)
         await expect(bob, MessageReceived)
         with pytest.raises(PolicyRefused):
             alice.policy.set_user(Feature.ARCHIVE, True)  # only an administrator

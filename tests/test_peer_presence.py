@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from peer_events import address, expect
 
 from sipstack.certs import DevCertificates, client_context, server_context, write_dev_certificates
 from sipstack.endpoint import Endpoint, IncomingRequest
@@ -38,25 +38,8 @@ from sipstack.ua import (
 )
 
 TIMEOUT = 5.0
-E = TypeVar("E")
 FAST = TimerConfig(t1=0.02, t2=0.2, t4=0.2)
 WHEN = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
-
-
-async def expect(peer: Peer, kind: type[E], timeout: float = TIMEOUT) -> E:
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
-        if isinstance(event, kind):
-            return event
-
-
-def address(peer: Peer, user: str, transport: str = "UDP") -> str:
-    lst = peer.endpoint.listener(transport)
-    host, port = lst.local[0], lst.local[1]
-    scheme = "sips" if transport == "TLS" else "sip"
-    tparam = ";transport=tcp" if transport == "TCP" else ""
-    return f"{scheme}:{user}@{host}:{port}{tparam}"
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,10 @@ import asyncio
 import contextlib
 import socket
 import sqlite3
-import time
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
+from peer_events import expect
 from server_runner import RunningServer, server, sipstack
 
 from sipstack.auth import DigestClient
@@ -31,15 +30,6 @@ from sipstack.ua import (
 )
 
 TIMEOUT = 10.0
-E = TypeVar("E")
-
-
-async def expect(peer: Peer, kind: type[E], timeout: float = TIMEOUT) -> E:
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
-        if isinstance(event, kind):
-            return event
 
 
 def user(name: str, srv: RunningServer, password: str | None = None, **kw: object) -> Peer:

@@ -6,27 +6,17 @@ survive a restart."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
-from typing import TypeVar
 
+from peer_events import expect
 from server_runner import RunningServer, server, sipstack
 
 from sipstack.presence import AccessLevel, Availability, Meeting, Presence, decode
 from sipstack.ua import Peer, PresenceChanged, Registered, RequestFailed, WatchersChanged
 
 TIMEOUT = 10.0
-E = TypeVar("E")
 USERS = {"alice": "a", "bob": "b", "carol": "c"}
 WHEN = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
-
-
-async def expect(peer: Peer, kind: type[E], timeout: float = TIMEOUT) -> E:
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
-        if isinstance(event, kind):
-            return event
 
 
 def user(name: str, srv: RunningServer) -> Peer:

@@ -6,11 +6,11 @@ every call successful and none failed."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
 import pytest
+from peer_events import expect
 from sipp_runner import Transport, requires_sipp, run_sipp_uac, scenario, sipp_uas
 
 from sipstack.presence import Availability, Presence
@@ -30,7 +30,6 @@ pytestmark = requires_sipp
 TRANSPORTS: list[Transport] = ["udp", "tcp"]
 HOST = "127.0.0.1"
 DEADLINE = 30.0
-E = TypeVar("E")
 T = TypeVar("T")
 OFFER = (
     b"v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -40,14 +39,6 @@ OFFER = (
 
 async def bounded(aw: Awaitable[T]) -> T:
     return await asyncio.wait_for(aw, DEADLINE)
-
-
-async def expect(peer: Peer, kind: type[E], timeout: float = 10.0) -> E:
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
-        if isinstance(event, kind):
-            return event
 
 
 def listen(transport: Transport) -> list[str]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import time
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
+from peer_events import expect
 from server_runner import RunningServer, server
 from sipp_runner import SippUAS, Transport, requires_sipp, run_sipp_uac, scenario, sipp_uas
 
@@ -27,15 +26,6 @@ DEADLINE = 30.0
 # SIPp answers only MD5 and takes the first challenge it sees: MD5 first
 # (sipstack peers still answer the strongest offered).
 MD5_FIRST = '[registrar]\ndigest_algorithms = ["MD5", "SHA-256"]\n'
-E = TypeVar("E")
-
-
-async def expect(peer: Peer, kind: type[E], timeout: float = 10.0) -> E:
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await peer.next_event(max(0.01, deadline - time.monotonic()))
-        if isinstance(event, kind):
-            return event
 
 
 async def sipp_registers(

@@ -72,7 +72,6 @@ class Call:
         #: Set when the call has ended.
         self.ended = asyncio.Event()
         self._incoming: IncomingRequest | None = None
-        self._invite_cseq = 0
         self._invite: Request | None = None  # as last sent (with its Via)
         self._sending: asyncio.Future[Response] | None = None
         self._progress = asyncio.Event()  # a provisional response came

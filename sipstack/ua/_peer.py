@@ -70,6 +70,7 @@ from ._events import (
     RequestFailed,
     Unregistered,
 )
+from ._media import mime_of
 from ._presence import PresenceAgent, Subscription
 
 __all__ = ["Peer"]
@@ -550,7 +551,7 @@ class Peer:
         """Send an instant message (RFC 3428) outside any dialog; returns the
         2xx (200 or 202) or raises :class:`RequestFailed` with the status."""
         body = text.encode() if isinstance(text, str) else text
-        saving = self.policy.effective(Feature.HISTORY) and _mime(content_type) in _IM_TYPES
+        saving = self.policy.effective(Feature.HISTORY) and mime_of(content_type) in _IM_TYPES
         if saving and aor_key(to) not in self._told:
             # Tell the other side once that this conversation is being saved.
             self._told.add(aor_key(to))
@@ -630,7 +631,7 @@ class Peer:
         ctype = request.headers.get("Content-Type") or "text/plain"
         frm = request.from_addr
         conv = call.conversation if call is not None else None
-        if conv is not None and _mime(ctype) == CPIM_CONTENT_TYPE:
+        if conv is not None and mime_of(ctype) == CPIM_CONTENT_TYPE:
             try:
                 said = decode_cpim(request.body)
             except SIPParseError as exc:
@@ -649,7 +650,7 @@ class Peer:
                 )
             )
             return
-        if _mime(ctype) == ISCOMPOSING_CONTENT_TYPE:
+        if mime_of(ctype) == ISCOMPOSING_CONTENT_TYPE:
             try:
                 composing = decode_iscomposing(request.body)
             except PresenceError as exc:
@@ -659,7 +660,7 @@ class Peer:
             self._emit(ComposingChanged(str(frm.uri), composing, call))
             return
         incoming.respond(200)
-        if self.policy.effective(Feature.HISTORY) and _mime(ctype) in _IM_TYPES:
+        if self.policy.effective(Feature.HISTORY) and mime_of(ctype) in _IM_TYPES:
             await self._remember("in", str(frm.uri), ctype, request.body)
         self._emit(
             MessageReceived(
@@ -740,7 +741,6 @@ class Peer:
         call = Call(self, outgoing=True, remote=to, call_id=invite.call_id, local_sdp=sdp)
         if conversation:
             call.conversation = Conversation(to, call)
-        call._invite_cseq = invite.cseq.seq
         self._ringing[invite.call_id] = call
         answered: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
 
@@ -892,7 +892,6 @@ class Peer:
         )
         call.dialog = dialog
         call._incoming = incoming
-        call._invite_cseq = request.cseq.seq
         self._calls[dialog.id] = call
         incoming.respond(180, headers=[("Contact", self._contact_for(incoming.flow.transport))])
         self._emit(IncomingCall(call))
@@ -982,7 +981,7 @@ class Peer:
         if call is None:
             return
         ctype = request.headers.get("Content-Type") or ""
-        if _mime(ctype) == CONTROL_CONTENT_TYPE:
+        if mime_of(ctype) == CONTROL_CONTENT_TYPE:
             granted = CONTROL_VERBS.get(request.body.strip().lower())
             if granted is None:
                 incoming.respond(400, headers=[("Warning", '399 sipstack "grant or revoke"')])
@@ -1032,9 +1031,3 @@ def _granted(response: Response, contact: str, asked: int) -> int:
     if value is not None and value.strip().isdigit():
         return int(value)
     return asked
-
-
-def _mime(content_type: str) -> str:
-    """The media type of a Content-Type value, lower case, without
-    parameters."""
-    return content_type.split(";", 1)[0].strip().lower()

@@ -59,6 +59,7 @@ from ._events import (
     SubscriptionEnded,
     WatchersChanged,
 )
+from ._media import mime_of
 
 if TYPE_CHECKING:
     from ..endpoint import IncomingRequest
@@ -439,7 +440,7 @@ class PresenceAgent:
 
     def _deliver(self, sub: Subscription, note: Notification) -> None:
         peer = self.peer
-        ctype = (note.content_type or "").split(";")[0].strip().lower()
+        ctype = mime_of(note.content_type)
         if sub.event == "presence" and ctype == PIDF_CONTENT_TYPE and note.body:
             try:
                 doc = decode(note.body)
