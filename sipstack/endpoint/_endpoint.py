@@ -932,7 +932,10 @@ class Endpoint:
             except Exception:
                 self.stats["hook_errors"] += 1
                 log.exception("hook %r failed at %s", hook, point.value)
-                if getattr(hook, "fail_closed", False):
+                # A bound method (an interceptor's on_message) answers for
+                # the object it is bound to.
+                owner = getattr(hook, "__self__", hook)
+                if getattr(hook, "fail_closed", False) or getattr(owner, "fail_closed", False):
                     return 500
                 continue
             if verdict is None or verdict is True:

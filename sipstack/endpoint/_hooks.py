@@ -15,8 +15,7 @@ these; a plain callable is enough to use them directly.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..message import Request, Response
 
@@ -26,6 +25,10 @@ __all__ = ["Hook", "HookPoint", "MessageInfo", "Verdict"]
 class HookPoint(enum.Enum):
     """Where in the endpoint a hook is called."""
 
+    # Hooks are looked up by point on every message: the identity hash is
+    # computed in C, Enum's own __hash__ is a Python call.
+    __hash__ = object.__hash__
+
     WIRE_IN = "wire-in"
     TU_IN = "tu-in"
     TU_OUT = "tu-out"
@@ -33,8 +36,7 @@ class HookPoint(enum.Enum):
     TRANSACTION_DONE = "transaction-done"
 
 
-@dataclass(frozen=True, slots=True)
-class MessageInfo:
+class MessageInfo(NamedTuple):
     """What a hook learns besides the message itself.
 
     ``direction`` is ``"in"`` or ``"out"``; ``local`` and ``remote`` are
@@ -43,6 +45,9 @@ class MessageInfo:
     true for a message the transaction layer sends again.  At
     ``TRANSACTION_DONE`` the message is the request and ``final`` its final
     response (``None`` when it failed without one).
+
+    Immutable; a named tuple rather than a frozen dataclass because one is
+    made for every message a hook sees, and this one is made in C.
     """
 
     point: HookPoint

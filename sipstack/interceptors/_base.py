@@ -75,8 +75,9 @@ class Pipeline:
     def add(self, interceptor: Interceptor) -> None:
         """Append ``interceptor``: it runs after those added before."""
         self.interceptors.append(interceptor)
+        # The bound method, not the object: one call less per message.
         for point in interceptor.points:
-            self.endpoint.add_hook(point, interceptor)
+            self.endpoint.add_hook(point, interceptor.on_message)
 
     def event(self, event: object) -> None:
         """Give a lifecycle event to every interceptor, in order; a failing
