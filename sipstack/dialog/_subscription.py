@@ -247,18 +247,64 @@ class Notifier:
         event = request.event
         if event is None:
             raise DialogError("SUBSCRIBE without Event", status=489)
-        self.event = event.package
-        self.event_id = event.id
-        self.dialog = Dialog.as_uas(request, local_tag)
-        self.status = SubscriptionStatus.ACTIVE
-        self._limits = (min_expires, max_expires, default_expires)
-        self.granted = 0
+        self._setup(
+            Dialog.as_uas(request, local_tag),
+            event.package,
+            event.id,
+            str(request.from_addr.uri),
+            contact,
+            (min_expires, max_expires, default_expires),
+        )
         self.expires_at = now
-        self.watcher = str(request.from_addr.uri)
+        self._grant(request, now)
+
+    def _setup(
+        self,
+        dialog: Dialog,
+        event: str,
+        event_id: str | None,
+        watcher: str,
+        contact: str | None,
+        limits: tuple[int, int, int],
+    ) -> None:
+        self.event = event
+        self.event_id = event_id
+        self.dialog = dialog
+        self.status = SubscriptionStatus.ACTIVE
+        self._limits = limits
+        self.granted = 0
+        self.expires_at = 0.0
+        self.watcher = watcher
         #: The notifier's Contact, put in every NOTIFY (RFC 6665 §4.1.2.2:
         #: a NOTIFY that creates the dialog at the subscriber needs one).
         self.contact = contact
-        self._grant(request, now)
+
+    @classmethod
+    def restore(
+        cls,
+        dialog: Dialog,
+        *,
+        event: str,
+        event_id: str | None,
+        watcher: str,
+        expires_at: float,
+        now: float,
+        contact: str | None = None,
+        min_expires: int = 60,
+        max_expires: int = 3600,
+        default_expires: int = 600,
+    ) -> Notifier:
+        """An active subscription taken up again from stored state (after a
+        restart): ``dialog`` goes on from its stored CSeqs, the expiry stays
+        what was granted.  RFC 6665 §4.2.2 lets a notifier send a NOTIFY
+        at any time, so the caller may send the current state at once."""
+        self = cls.__new__(cls)
+        self._setup(
+            dialog, event, event_id, watcher, contact, (min_expires, max_expires, default_expires)
+        )
+        self.expires_at = expires_at
+        self.granted = max(0, int(expires_at - now))
+        return self
 
     def _grant(self, request: Request, now: float) -> int:
         low, high, default = self._limits

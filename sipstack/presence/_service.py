@@ -103,7 +103,6 @@ class PresenceService:
         self.levels: dict[tuple[str, str], AccessLevel] = {}
         self._watches: dict[DialogKey, _Watch] = {}
         self._by_resource: dict[str, set[DialogKey]] = {}
-        self._winfo_version: dict[str, int] = {}
 
     # -- levels and documents ---------------------------------------------------
     def level(self, resource: str, watcher: str) -> AccessLevel:
@@ -219,6 +218,30 @@ class PresenceService:
         """When :meth:`expire` next has work."""
         return min((w.notifier.expires_at for w in self._watches.values()), default=None)
 
+    def get(self, key: DialogKey) -> tuple[Notifier, str] | None:
+        """The notifier of subscription ``key`` and the resource it watches
+        (None when there is no such subscription)."""
+        watch = self._watches.get(key)
+        return None if watch is None else (watch.notifier, watch.resource)
+
+    def restore(self, notifier: Notifier, resource: str) -> None:
+        """Take up a subscription again from stored state (after a restart);
+        send it :meth:`current` once the caller can send."""
+        key = notifier.dialog.id
+        self._forget(key)
+        resource = aor_key(resource)
+        self._watches[key] = _Watch(notifier, resource)
+        self._by_resource.setdefault(resource, set()).add(key)
+
+    def current(self, key: DialogKey, now: float) -> Outgoing:
+        """A NOTIFY with the current state for subscription ``key`` (RFC
+        6665 §4.2.2: a notifier may send one at any time), e.g. after a
+        restart, when changes may have been missed."""
+        return self._notify(key, now)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._watches
+
     def close(self, now: float) -> list[Outgoing]:
         """End every subscription (reason ``deactivated``: subscribe again
         later)."""
@@ -270,8 +293,12 @@ class PresenceService:
             body = encode(filter_for(self.document(watch.resource), level))
             ctype = PIDF_CONTENT_TYPE
         else:
-            version = self._winfo_version.get(watch.resource, 0)
-            self._winfo_version[watch.resource] = version + 1
+            # RFC 3858 §3: the version counts the documents sent in this
+            # subscription, from 0.  The NOTIFY's own CSeq does too (NOTIFY is
+            # the only request the notifier sends in the dialog), and it
+            # keeps rising across a restart (a resumed dialog jumps ahead:
+            # the subscriber sees a gap, and every document is full state).
+            version = notifier.dialog.local_seq
             lists = (WatcherList(watch.resource, "presence", tuple(self.watchers(watch.resource))),)
             body = encode_watcherinfo(WatcherInfo(version, lists=lists))
             ctype = WATCHERINFO_CONTENT_TYPE

@@ -182,7 +182,13 @@ class Server:
             on_event=lambda kind, aor, contact: self._archive_event(kind, aor, contact),
         )
         await self.registrar.start()
-        self.focus = ConversationFocus(ep, on_event=self._archive_event)
+        self.focus = ConversationFocus(
+            ep,
+            conversations=self.store.conversations,
+            subscriptions=self.store.subscriptions,
+            on_event=self._archive_event,
+        )
+        await self.focus.start()
         self.presence = PresenceServer(
             ep, self.store, set(cfg.domains), max_expires=cfg.max_expires
         )
@@ -201,6 +207,9 @@ class Server:
         ep.route("REGISTER", self.registrar.on_register)
         self.proxy.attach()
         await ep.start()
+        # Only now can NOTIFYs go out: the current state to every watcher
+        # taken up again (what changed while the server was down).
+        self.presence.resume()
 
     def _archive_event(self, kind: str, subject: str, other: str) -> None:
         if self.archive is not None:
@@ -208,11 +217,20 @@ class Server:
             self.archive.event(kind, subject, other, conversation)
 
     async def close(self) -> None:
-        """Stop listening, finish running transactions, close the store."""
+        """Stop listening, finish running transactions, close the store.
+        Subscriptions and conversations are kept (stored) for the next
+        start."""
         if self.presence is not None:
             await self.presence.close()
+        if self.focus is not None:
+            await self.focus.drain()
         if self.endpoint is not None:
             await self.endpoint.close()
+        # What the last transactions wrote (a watcher found gone …).
+        if self.presence is not None:
+            await self.presence.drain()
+        if self.focus is not None:
+            await self.focus.drain()
         if self.archive is not None:
             await self.archive.drain()
         if self.store is not None:

@@ -14,6 +14,11 @@ of every local user.
   ``Event: x-sipstack-access`` and a ``text/plain`` body of lines
   ``<watcher-uri> <level>`` (levels: blocked, public, company, team,
   personal).  They apply to current subscriptions at once and are stored.
+* **Restarts.**  Subscriptions are stored before the 2xx that accepts or
+  refreshes them, and dropped when they end; a restarted server takes the
+  unexpired ones up again and sends each its current state.  Stopping the
+  server does not end them (the watchers need not subscribe again).  The
+  NOTIFY CSeq is kept safe with leases, see :class:`CSeqLeases`.
 """
 
 from __future__ import annotations
@@ -23,9 +28,12 @@ import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from typing import Any, Generic, TypeVar
 
+from ..dialog import Notifier
 from ..endpoint import Endpoint, IncomingRequest
+from ..errors import SIPParseError, SIPUsageError
 from ..message import Request, SipURI
 from ..presence import (
     ACCESS_EVENT,
@@ -35,17 +43,183 @@ from ..presence import (
     Presence,
     PresenceError,
     PresenceService,
+    SubscribeAnswer,
     aor_key,
     decode,
 )
-from ..storage import Publication, Store
+from ..storage import DialogKey, DialogRecord, Publication, Store, SubscriptionRecord
 
-__all__ = ["ACCESS_EVENT", "PresenceServer"]
+__all__ = ["ACCESS_EVENT", "CSEQ_BLOCK", "CSeqLeases", "PresenceServer"]
 
 log = logging.getLogger("sipstack.server")
 
 # Publications one user may hold (devices); more is refused.
 MAX_PUBLICATIONS = 16
+#: The event packages the presence server notifies.
+PACKAGES = ("presence", "presence.winfo")
+#: How far a stored CSeq ceiling is raised at a time (see CSeqLeases).
+CSEQ_BLOCK = 100
+
+T = TypeVar("T")
+
+
+class CSeqLeases(Generic[T]):
+    """Lets requests of stored dialogs out only under a stored CSeq ceiling,
+    so that a dialog taken up again after a restart goes on above every
+    CSeq it ever used.
+
+    Why: the other side refuses a request whose CSeq is not above the last
+    one with 500 (RFC 3261 §12.2.2), and a notifier that gets a 500 drops
+    the subscription.  The NOTIFY CSeq rises with every NOTIFY, so storing
+    it each time would turn one change fanned out to 1,000 watchers into
+    1,000 writes; storing it now and then and adding a guessed margin on
+    resumption is unsound after a kill, since nobody knows how many went
+    out since the last write.
+
+    The scheme is a lease (hi/lo allocation).  The store holds, per dialog,
+    a *ceiling*: a CSeq no request of the dialog has gone above.  A request
+    goes out only when its CSeq is at most the ceiling already committed;
+    one above it waits — with every later request of its dialog, so that
+    they leave in CSeq order — until the ceiling is raised to its CSeq +
+    ``block``.  A resumed dialog starts at its stored ceiling, above
+    everything it sent, kill or no kill: the safety margin is exact.
+
+    Cost: one write per ``block // 2`` requests per dialog, and the raises
+    wanted in one pass of the event loop share one transaction — a change
+    fanned out to 1,000 watchers costs at most one transaction, not 1,000.
+    A ceiling is raised ahead of need, once half of its block is used, so
+    that in steady state nothing waits for the disk.  A restart skips at
+    most ``block`` numbers per dialog (§12.2.1.1 asks only that CSeq rise,
+    and it has 2**31 to go).
+
+    ``persist`` stores raised ceilings (the repository's ``raise_cseq``);
+    ``send`` sends one item, in submission order.
+    """
+
+    def __init__(
+        self,
+        persist: Callable[[Mapping[DialogKey, int]], Awaitable[None]],
+        send: Callable[[T], None],
+        *,
+        block: int = CSEQ_BLOCK,
+    ) -> None:
+        if block < 2:
+            raise SIPUsageError("a CSeq block needs at least 2 numbers")
+        self.block = block
+        self._persist = persist
+        self._send = send
+        self._committed: dict[DialogKey, int] = {}
+        self._asked: dict[DialogKey, int] = {}
+        self._wanted: dict[DialogKey, int] = {}
+        self._held: dict[DialogKey, list[tuple[int, T]]] = {}
+        self._pinned: set[DialogKey] = set()
+        self._writer: asyncio.Task[None] | None = None
+
+    def track(self, key: DialogKey, ceiling: int) -> None:
+        """Dialog ``key`` is stored with ``ceiling`` (committed)."""
+        self._committed[key] = max(ceiling, self._committed.get(key, 0))
+        self._asked[key] = max(self._committed[key], self._asked.get(key, 0))
+
+    def forget(self, key: DialogKey) -> None:
+        """Dialog ``key`` is no longer stored: its requests need no lease."""
+        self._committed.pop(key, None)
+        self._asked.pop(key, None)
+
+    def ceiling(self, key: DialogKey) -> int:
+        """The ceiling a record of ``key`` written now must carry (the
+        highest asked for: a write still in flight may land after it)."""
+        return self._asked.get(key, 0)
+
+    def tracks(self, key: DialogKey) -> bool:
+        """Whether dialog ``key`` is stored."""
+        return key in self._committed
+
+    def hold(self, key: DialogKey) -> None:
+        """Keep ``key``'s requests back (its record is being written)."""
+        self._pinned.add(key)
+        self._held.setdefault(key, [])
+
+    def discard(self, key: DialogKey) -> None:
+        """Dialog ``key`` was never acknowledged: forget it and drop what
+        it held back."""
+        self.forget(key)
+        self._pinned.discard(key)
+        self._held.pop(key, None)
+
+    def release(self, key: DialogKey) -> None:
+        """Let ``key``'s requests go again, the held ones first."""
+        self._pinned.discard(key)
+        self._flush(key)
+
+    def submit(self, key: DialogKey, seq: int, item: T) -> None:
+        """Send ``item``, a request with CSeq ``seq`` in dialog ``key``, as
+        soon as the stored ceiling covers it."""
+        queue = self._held.get(key)
+        if queue is not None:
+            queue.append((seq, item))
+            return
+        ceiling = self._committed.get(key)
+        if ceiling is None:
+            self._send(item)
+            return
+        if seq > ceiling:
+            self._held[key] = [(seq, item)]
+            self._want(key, seq)
+            return
+        self._send(item)
+        if ceiling - seq < self.block // 2:
+            self._want(key, seq)
+
+    async def drain(self) -> None:
+        """Wait until every ceiling asked for is written (and what waited
+        for it sent)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait([self._writer])
+
+    def _want(self, key: DialogKey, seq: int) -> None:
+        target = seq + self.block
+        if target <= self._asked.get(key, 0):
+            return  # a write in flight covers it
+        self._asked[key] = self._wanted[key] = target
+        if self._writer is None or self._writer.done():
+            # The task starts on the next pass of the loop: every raise
+            # wanted in this one (a whole fan-out) joins its transaction.
+            self._writer = asyncio.ensure_future(self._write())
+
+    async def _write(self) -> None:
+        while self._wanted:
+            batch, self._wanted = self._wanted, {}
+            try:
+                await self._persist(batch)
+                ok = True
+            except Exception:
+                # Better a NOTIFY a watcher may refuse after a restart than
+                # none now: send what waited, and ask again next time.
+                log.exception("cannot store CSeq ceilings; sending without them")
+                ok = False
+            for key, ceiling in batch.items():
+                if key in self._committed:
+                    if ok:
+                        self._committed[key] = max(ceiling, self._committed[key])
+                    else:
+                        self._asked[key] = self._committed[key]
+            for key in batch:
+                if key not in self._pinned:
+                    self._flush(key, bypass=not ok)
+
+    def _flush(self, key: DialogKey, *, bypass: bool = False) -> None:
+        queue = self._held.pop(key, None)
+        if not queue:
+            return
+        for i, (seq, item) in enumerate(queue):
+            if bypass:
+                self._send(item)
+            elif key in self._held:
+                # An earlier one is waiting for a higher ceiling: keep order.
+                self._held[key].extend(queue[i:])
+                return
+            else:
+                self.submit(key, seq, item)
 
 
 class PresenceServer:
@@ -73,13 +247,22 @@ class PresenceServer:
         self._publications: dict[str, dict[str, Publication]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Writes of subscription records, awaited before the store closes.
+        self._writes: set[asyncio.Task[None]] = set()
+        self._leases: CSeqLeases[Outgoing] = CSeqLeases(
+            store.subscriptions.raise_cseq, self._send_now
+        )
+        self._resumed: list[DialogKey] = []
+        self._closed = False
 
     def _default_level(self, resource: str, watcher: str) -> AccessLevel:
         owner = resource.rsplit("@", 1)[-1]
         return AccessLevel.COMPANY if watcher.rsplit("@", 1)[-1] == owner else AccessLevel.PUBLIC
 
     async def start(self) -> None:
-        """Load stored publications and access levels."""
+        """Load stored publications, access levels and the subscriptions
+        that have not expired (expired ones are dropped from the store);
+        call :meth:`resume` once the endpoint listens."""
         now = self.clock()
         for pub in await self.store.publications.load():
             if pub.expires_at > now:
@@ -88,11 +271,46 @@ class PresenceServer:
             self.service.levels[(owner, watcher)] = AccessLevel(level)
         for aor in self._publications:
             self.service.set_document(aor, self._merged(aor), now)
+        dropped = await self.store.subscriptions.purge(now)
+        if dropped:
+            log.info("%d stored subscriptions had expired", dropped)
+        unusable: list[DialogKey] = []
+        for record in await self.store.subscriptions.load(PACKAGES):
+            try:
+                dialog = record.dialog.to_dialog()
+            except SIPParseError as exc:
+                log.warning("dropping a stored subscription: %s", exc)
+                unusable.append(record.key)
+                continue
+            notifier = Notifier.restore(
+                dialog,
+                event=record.event,
+                event_id=record.event_id,
+                watcher=record.watcher,
+                expires_at=record.expires_at,
+                now=now,
+                contact=record.contact,
+                min_expires=self.min_expires,
+                max_expires=self.max_expires,
+            )
+            self.service.restore(notifier, record.resource)
+            self._leases.track(record.key, record.dialog.local_cseq)
+            self._resumed.append(record.key)
+        if unusable:
+            await self.store.subscriptions.remove(unusable)
+
+    def resume(self) -> None:
+        """Send every subscription taken up by :meth:`start` its current
+        state, filtered for its watcher's level (changes may have been
+        missed while the server was down)."""
+        now = self.clock()
+        keys, self._resumed = self._resumed, []
+        self._send([self.service.current(k, now) for k in keys if k in self.service])
 
     def owns(self, request: Request) -> bool:
         """Whether an in-dialog request belongs to one of our subscriptions."""
         key = (request.call_id, request.to_tag or "", request.from_addr.tag or "")
-        return key in self.service._watches
+        return key in self.service
 
     # -- publications -------------------------------------------------------------
     async def on_publish(self, incoming: IncomingRequest) -> None:
@@ -192,9 +410,37 @@ class PresenceServer:
         incoming.respond(200, headers=[("SIP-ETag", secrets.token_hex(8)), ("Expires", "0")])
 
     # -- subscriptions ------------------------------------------------------------------
-    def on_subscribe(self, incoming: IncomingRequest, contact: str) -> None:
+    async def subscribe(self, incoming: IncomingRequest, contact: str) -> None:
         """SUBSCRIBE to a local user's presence or watcher list (the caller
-        checked who sent it)."""
+        checked who sent it).  A subscription is stored before the 2xx that
+        creates or refreshes it: nothing acknowledged is lost in a restart."""
+        change = self._subscribe(incoming, contact)
+        if change is None:
+            return
+        key, answer, record, new = change
+        try:
+            await self.store.subscriptions.put(record)
+        except Exception:
+            log.exception("cannot store a subscription")
+            incoming.respond(500, "Subscription Not Stored")
+            if new:
+                # Never acknowledged: gone without a NOTIFY.
+                self._leases.discard(key)
+                self._send(self.service.drop(key, self.clock()))
+            else:
+                self._leases.release(key)
+            return
+        incoming.respond(answer.status, answer.reason, headers=answer.headers)
+        # RFC 6665 §4.2.1.1: the NOTIFY follows the 2xx (and any built
+        # while the record was written follows it).
+        self._leases.release(key)
+
+    def _subscribe(
+        self, incoming: IncomingRequest, contact: str
+    ) -> tuple[DialogKey, SubscribeAnswer, SubscriptionRecord, bool] | None:
+        """Take the SUBSCRIBE into the service; None once it is answered,
+        else the subscription (its NOTIFYs held), the answer to send once
+        the record is stored, the record, and whether it is new."""
         request = incoming.request
         resource = aor_key(str(request.uri))
         event = request.event
@@ -205,19 +451,82 @@ class PresenceServer:
             and aor_key(str(request.from_addr.uri)) != resource
         ):
             incoming.respond(403, "Only The User May See Its Watchers")
-            return
+            return None
         answer = self.service.subscribe(
             request, incoming.to_tag, resource, self.clock(), contact=contact
         )
-        incoming.respond(answer.status, answer.reason, headers=answer.headers)
+        key = (request.call_id, incoming.to_tag, request.from_addr.tag or "")
+        if answer.status >= 300:
+            incoming.respond(answer.status, answer.reason, headers=answer.headers)
+            return None
+        if key not in self.service:
+            # A fetch, or the subscriber ended it: its final NOTIFY is in
+            # the answer, and _send drops the record.
+            incoming.respond(answer.status, answer.reason, headers=answer.headers)
+            self._send(answer.notifies)
+            return None
+        new = not self._leases.tracks(key)
+        if new:
+            # Its first NOTIFY is built already: the ceiling starts above it.
+            first = max((o.request.cseq.seq for o in answer.notifies if o.key == key), default=0)
+            self._leases.track(key, first + self._leases.block)
+        self._leases.hold(key)
+        # This subscription's NOTIFYs wait for its record; the others (the
+        # watcher-info of the resource's user) need not.
         self._send(answer.notifies)
+        return key, answer, self._record(key), new
+
+    def _record(self, key: DialogKey) -> SubscriptionRecord:
+        found = self.service.get(key)
+        assert found is not None
+        notifier, resource = found
+        return SubscriptionRecord(
+            event=notifier.event,
+            resource=resource,
+            watcher=notifier.watcher,
+            dialog=DialogRecord.of(notifier.dialog, local_cseq=self._leases.ceiling(key)),
+            expires_at=notifier.expires_at,
+            event_id=notifier.event_id,
+            contact=notifier.contact,
+        )
+
+    async def _put_then_release(self, record: SubscriptionRecord) -> None:
+        try:
+            await self.store.subscriptions.put(record)
+        except Exception:
+            log.exception("cannot store a subscription")
+        finally:
+            self._leases.release(record.key)
+
+    def _spawn_write(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
 
     def _send(self, notifies: Iterable[Outgoing]) -> None:
+        ended: list[DialogKey] = []
         for out in notifies:
-            task = asyncio.ensure_future(self._send_notify(out))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            if out.key not in self.service and self._leases.tracks(out.key):
+                # The subscription's final NOTIFY: its record goes.
+                self._leases.forget(out.key)
+                ended.append(out.key)
+            self._leases.submit(out.key, out.request.cseq.seq, out)
+        if ended:
+            self._spawn_write(self._remove(ended))
         self._arm()
+
+    async def _remove(self, keys: list[DialogKey]) -> None:
+        try:
+            await self.store.subscriptions.remove(keys)
+        except Exception:
+            # Harmless: taken up again after a restart, it ends at its
+            # watcher's 481.
+            log.exception("cannot drop ended subscriptions")
+
+    def _send_now(self, out: Outgoing) -> None:
+        task = asyncio.ensure_future(self._send_notify(out))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _send_notify(self, out: Outgoing) -> None:
         try:
@@ -227,15 +536,24 @@ class PresenceServer:
             return
         except Exception as exc:  # a watcher's unusable Contact
             log.info("cannot send a NOTIFY: %s", exc)
-            self._send(self.service.drop(out.key, self.clock()))
+            self._drop(out.key)
             return
         if response.status in (481, 408) or response.status >= 500:
-            self._send(self.service.drop(out.key, self.clock()))
+            # RFC 6665 §4.2.2: the watcher is gone.
+            self._drop(out.key)
+
+    def _drop(self, key: DialogKey) -> None:
+        if key in self.service:
+            self._leases.forget(key)
+            self._spawn_write(self._remove([key]))
+            self._send(self.service.drop(key, self.clock()))
 
     def _arm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._closed:
+            return
         now = self.clock()
         deadlines = [self.service.next_deadline]
         deadlines += [p.expires_at for pubs in self._publications.values() for p in pubs.values()]
@@ -260,8 +578,18 @@ class PresenceServer:
         return isinstance(uri, SipURI) and uri.user is not None and uri.host.lower() in self.domains
 
     async def close(self) -> None:
-        """End every subscription (``deactivated``) and stop the timer."""
+        """Stop the timer and send what waits for a CSeq lease.  The
+        subscriptions are not ended: they are stored, and the server takes
+        them up again when it starts (ending them with ``deactivated``
+        would only have every watcher subscribe again)."""
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
-        finals = self.service.close(self.clock())
-        await asyncio.gather(*(self._send_notify(o) for o in finals), return_exceptions=True)
+            self._timer = None
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait for pending writes (call before closing the store)."""
+        await self._leases.drain()
+        while self._writes:
+            await asyncio.wait(list(self._writes))

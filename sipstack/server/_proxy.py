@@ -217,7 +217,7 @@ class Proxy:
         if presence is not None and not routes and self._for_presence(request):
             if in_dialog:
                 if request.method == "SUBSCRIBE" and presence.owns(request):
-                    presence.on_subscribe(incoming, local_contact(incoming, "presence"))
+                    await presence.subscribe(incoming, local_contact(incoming, "presence"))
                 else:
                     incoming.respond(481)
                 return
@@ -226,7 +226,7 @@ class Proxy:
             if request.method == "PUBLISH":
                 await presence.on_publish(incoming)
             else:
-                presence.on_subscribe(incoming, local_contact(incoming, "presence"))
+                await presence.subscribe(incoming, local_contact(incoming, "presence"))
             return
         if self._is_conversation(request.uri) and not routes:
             await self._to_focus(incoming)
@@ -316,12 +316,14 @@ class Proxy:
             "INVITE": self.focus.on_invite,
             "BYE": self.focus.on_bye,
             "MESSAGE": self.focus.on_message,
-            "SUBSCRIBE": self.focus.on_subscribe,
+            "SUBSCRIBE": self.focus.subscribe,
         }.get(method)
         if handler is None:
             incoming.respond(405)
             return
-        handler(incoming)
+        result = handler(incoming)
+        if result is not None:
+            await result
 
     async def _forward(
         self,

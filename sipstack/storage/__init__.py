@@ -12,11 +12,18 @@ from ._base import (
     ArchiveRecord,
     Binding,
     CallRecord,
+    ConversationRecord,
+    Conversations,
+    DialogKey,
+    DialogRecord,
     HistoryEntry,
+    ParticipantRecord,
     Publication,
     Publications,
     Registrations,
     Store,
+    SubscriptionRecord,
+    Subscriptions,
 )
 from ._sqlite import SQLiteStore
 
@@ -29,12 +36,19 @@ __all__ = [
     "ArchiveRecord",
     "Binding",
     "CallRecord",
+    "ConversationRecord",
+    "Conversations",
+    "DialogKey",
+    "DialogRecord",
     "HistoryEntry",
+    "ParticipantRecord",
     "Publication",
     "Publications",
     "Registrations",
     "SQLiteStore",
     "Store",
+    "SubscriptionRecord",
+    "Subscriptions",
     "open_store",
 ]
 

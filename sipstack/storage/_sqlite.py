@@ -7,11 +7,23 @@ import asyncio
 import concurrent.futures
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from ._base import Account, ArchiveRecord, Binding, CallRecord, HistoryEntry, Publication
+from ._base import (
+    Account,
+    ArchiveRecord,
+    Binding,
+    CallRecord,
+    ConversationRecord,
+    DialogKey,
+    DialogRecord,
+    HistoryEntry,
+    ParticipantRecord,
+    Publication,
+    SubscriptionRecord,
+)
 
 __all__ = ["SQLiteStore"]
 
@@ -82,12 +94,56 @@ CREATE TABLE IF NOT EXISTS access (
     level INTEGER NOT NULL,
     PRIMARY KEY (owner, watcher)
 );
+CREATE TABLE IF NOT EXISTS subscriptions (
+    call_id TEXT NOT NULL,
+    local_tag TEXT NOT NULL,
+    remote_tag TEXT NOT NULL,
+    event TEXT NOT NULL,
+    event_id TEXT,
+    resource TEXT NOT NULL,
+    watcher TEXT NOT NULL,
+    local_uri TEXT NOT NULL,
+    remote_uri TEXT NOT NULL,
+    remote_target TEXT NOT NULL,
+    route_set TEXT NOT NULL,
+    local_cseq INTEGER NOT NULL,
+    remote_cseq INTEGER,
+    secure INTEGER NOT NULL,
+    contact TEXT,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (call_id, local_tag, remote_tag)
+);
+CREATE INDEX IF NOT EXISTS subscriptions_expiry ON subscriptions (expires_at);
+CREATE TABLE IF NOT EXISTS conversations (
+    uri TEXT PRIMARY KEY,
+    creator TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS participants (
+    call_id TEXT NOT NULL,
+    local_tag TEXT NOT NULL,
+    remote_tag TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    display_name TEXT,
+    joined_at REAL NOT NULL,
+    local_uri TEXT NOT NULL,
+    remote_uri TEXT NOT NULL,
+    remote_target TEXT NOT NULL,
+    route_set TEXT NOT NULL,
+    local_cseq INTEGER NOT NULL,
+    remote_cseq INTEGER,
+    secure INTEGER NOT NULL,
+    PRIMARY KEY (call_id, local_tag, remote_tag)
+);
+CREATE INDEX IF NOT EXISTS participants_conversation ON participants (conversation);
 """
 
 
 class SQLiteStore:
-    """Accounts and registrations in the SQLite file at ``path`` (created
-    with its directory when missing)."""
+    """Every repository in the SQLite file at ``path`` (created with its
+    directory when missing)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -104,6 +160,8 @@ class SQLiteStore:
         self.archive = _Archive(self)
         self.call_log = _CallLog(self)
         self.history = _History(self)
+        self.subscriptions = _Subscriptions(self)
+        self.conversations = _Conversations(self)
 
     def _open(self) -> None:
         db = sqlite3.connect(self.path, isolation_level=None)
@@ -481,3 +539,206 @@ class _History:
             return [HistoryEntry(t, d, p, c, bytes(b), conv) for t, d, p, c, b, conv in rows]
 
         return await self._store._run(q)
+
+
+# The dialog columns shared by subscriptions and participants, in table order.
+_DIALOG_COLUMNS = "local_uri, remote_uri, remote_target, route_set, local_cseq, remote_cseq, secure"
+
+
+def _dialog_values(d: DialogRecord) -> tuple[Any, ...]:
+    return (
+        d.local_uri,
+        d.remote_uri,
+        d.remote_target,
+        json.dumps(list(d.route_set)),
+        d.local_cseq,
+        d.remote_cseq,
+        int(d.secure),
+    )
+
+
+def _dialog(key: DialogKey, values: tuple[Any, ...]) -> DialogRecord:
+    local_uri, remote_uri, target, routes, local_cseq, remote_cseq, secure = values
+    return DialogRecord(
+        *key,
+        local_uri=local_uri,
+        remote_uri=remote_uri,
+        remote_target=target,
+        route_set=tuple(json.loads(routes)),
+        local_cseq=int(local_cseq),
+        remote_cseq=None if remote_cseq is None else int(remote_cseq),
+        secure=bool(secure),
+    )
+
+
+def _raise_cseq(db: sqlite3.Connection, table: str, ceilings: Mapping[DialogKey, int]) -> None:
+    # max(): a ceiling only rises, whichever of two writes lands last.
+    with db:
+        db.execute("BEGIN")
+        db.executemany(
+            f"UPDATE {table} SET local_cseq = max(local_cseq, ?)"
+            " WHERE call_id = ? AND local_tag = ? AND remote_tag = ?",
+            [(seq, *key) for key, seq in ceilings.items()],
+        )
+
+
+class _Subscriptions:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def load(self, events: Collection[str]) -> list[SubscriptionRecord]:
+        wanted = sorted(set(events))
+        marks = ", ".join("?" * len(wanted))
+        sql = (
+            "SELECT call_id, local_tag, remote_tag, event, event_id, resource, watcher,"
+            f" {_DIALOG_COLUMNS}, contact, expires_at FROM subscriptions"
+            f" WHERE event IN ({marks}) ORDER BY expires_at"
+        )
+
+        def q(db: sqlite3.Connection) -> list[SubscriptionRecord]:
+            out = []
+            for row in db.execute(sql, wanted):
+                key = (row[0], row[1], row[2])
+                event, event_id, resource, watcher = row[3:7]
+                contact, expires_at = row[14:16]
+                out.append(
+                    SubscriptionRecord(
+                        event=event,
+                        resource=resource,
+                        watcher=watcher,
+                        dialog=_dialog(key, tuple(row[7:14])),
+                        expires_at=float(expires_at),
+                        event_id=event_id,
+                        contact=contact,
+                    )
+                )
+            return out
+
+        return await self._store._run(q)
+
+    async def put(self, record: SubscriptionRecord) -> None:
+        r = record
+        row = (
+            *r.key, r.event, r.event_id, r.resource, r.watcher,
+            *_dialog_values(r.dialog), r.contact, r.expires_at,
+        )  # fmt: skip
+
+        def q(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO subscriptions VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (call_id, local_tag, remote_tag) DO UPDATE SET"
+                " event = excluded.event, event_id = excluded.event_id,"
+                " resource = excluded.resource, watcher = excluded.watcher,"
+                " local_uri = excluded.local_uri, remote_uri = excluded.remote_uri,"
+                " remote_target = excluded.remote_target, route_set = excluded.route_set,"
+                " local_cseq = max(local_cseq, excluded.local_cseq),"
+                " remote_cseq = excluded.remote_cseq, secure = excluded.secure,"
+                " contact = excluded.contact, expires_at = excluded.expires_at",
+                row,
+            )
+
+        await self._store._run(q)
+
+    async def remove(self, keys: Collection[DialogKey]) -> None:
+        rows = [tuple(k) for k in keys]
+
+        def q(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN")
+                db.executemany(
+                    "DELETE FROM subscriptions"
+                    " WHERE call_id = ? AND local_tag = ? AND remote_tag = ?",
+                    rows,
+                )
+
+        await self._store._run(q)
+
+    async def raise_cseq(self, ceilings: Mapping[DialogKey, int]) -> None:
+        batch = dict(ceilings)
+        await self._store._run(lambda db: _raise_cseq(db, "subscriptions", batch))
+
+    async def purge(self, before: float) -> int:
+        def q(db: sqlite3.Connection) -> int:
+            return db.execute("DELETE FROM subscriptions WHERE expires_at <= ?", (before,)).rowcount
+
+        return await self._store._run(q)
+
+
+class _Conversations:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def load(self) -> list[ConversationRecord]:
+        def q(db: sqlite3.Connection) -> list[ConversationRecord]:
+            members: dict[str, list[ParticipantRecord]] = {}
+            for row in db.execute(
+                "SELECT call_id, local_tag, remote_tag, conversation, entity, display_name,"
+                f" joined_at, {_DIALOG_COLUMNS} FROM participants ORDER BY joined_at"
+            ):
+                key = (row[0], row[1], row[2])
+                members.setdefault(row[3], []).append(
+                    ParticipantRecord(
+                        entity=row[4],
+                        dialog=_dialog(key, tuple(row[7:14])),
+                        display_name=row[5],
+                        joined_at=float(row[6]),
+                    )
+                )
+            rows = db.execute(
+                "SELECT uri, creator, created_at, version FROM conversations ORDER BY created_at"
+            ).fetchall()
+            return [
+                ConversationRecord(uri, creator, float(at), tuple(members.get(uri, ())), version)
+                for uri, creator, at, version in rows
+            ]
+
+        return await self._store._run(q)
+
+    async def join(self, conversation: ConversationRecord, participant: ParticipantRecord) -> None:
+        c, p = conversation, participant
+        row = (
+            *p.key, c.uri, p.entity, p.display_name, p.joined_at, *_dialog_values(p.dialog),
+        )  # fmt: skip
+
+        def q(db: sqlite3.Connection) -> None:
+            with db:  # the conversation and its new participant together
+                db.execute("BEGIN")
+                db.execute(
+                    "INSERT INTO conversations VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (uri) DO UPDATE SET version = excluded.version",
+                    (c.uri, c.creator, c.created_at, c.version),
+                )
+                db.execute(
+                    "INSERT INTO participants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (call_id, local_tag, remote_tag) DO UPDATE SET"
+                    " local_cseq = max(local_cseq, excluded.local_cseq)",
+                    row,
+                )
+
+        await self._store._run(q)
+
+    async def leave(self, uri: str, key: DialogKey, version: int) -> None:
+        def q(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN")
+                db.execute(
+                    "DELETE FROM participants WHERE call_id = ? AND local_tag = ? AND remote_tag = ?",
+                    key,
+                )
+                db.execute("UPDATE conversations SET version = ? WHERE uri = ?", (version, uri))
+
+        await self._store._run(q)
+
+    async def remove(self, uri: str) -> None:
+        def q(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN")
+                db.execute("DELETE FROM participants WHERE conversation = ?", (uri,))
+                db.execute("DELETE FROM conversations WHERE uri = ?", (uri,))
+
+        await self._store._run(q)
+
+    async def raise_cseq(self, ceilings: Mapping[DialogKey, int]) -> None:
+        batch = dict(ceilings)
+        await self._store._run(lambda db: _raise_cseq(db, "participants", batch))
