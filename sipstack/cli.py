@@ -383,6 +383,18 @@ def _cmd_archive(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from .chat import ChatOptions, run_chat
+
+    return run_chat(
+        ChatOptions(
+            aor=args.aor, server=args.server, transport=args.transport,
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+            ca_file=Path(args.ca_file) if args.ca_file else None, verbose=args.verbose,
+        )
+    )  # fmt: skip
+
+
 def _cmd_stats(args: argparse.Namespace) -> int:
     path = Path(args.data_dir) / "stats.json"
     try:
@@ -405,6 +417,12 @@ def _cmd_stats(args: argparse.Namespace) -> int:
             cells.append(f">{bounds[-1]}ms:{buckets[-1]}")
         print(f"latency {method}: {' '.join(cells)}")
     return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -500,9 +518,27 @@ def build_parser() -> argparse.ArgumentParser:
     pp_ = arc.add_parser("purge", parents=[common], help="delete old records (retention)")
     pp_.add_argument("--older-than", type=float, required=True, metavar="DAYS")
     parc.set_defaults(func=_cmd_archive)
+    pch = sub.add_parser(
+        "chat", help="sign in and chat, call and share presence (password: $SIPSTACK_PASSWORD)"
+    )
+    pch.add_argument("aor", help="your address, e.g. sip:alice@example.com")
+    pch.add_argument(
+        "--server", metavar="HOST:PORT", help="the server to sign in at (default: your domain)"
+    )
+    pch.add_argument("--transport", choices=["udp", "tcp", "tls"], default="udp")
+    pch.add_argument(
+        "--data-dir", metavar="DIR", help="keep the call log, history and SIP log here"
+    )
+    pch.add_argument("--ca-file", metavar="FILE", help="CA of the server's TLS certificate")
+    pch.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    pch.set_defaults(func=_cmd_chat)
     pst = sub.add_parser("stats", help="print a peer's opted-in usage statistics")
     pst.add_argument("--data-dir", required=True, metavar="DIR", help="the peer's data directory")
     pst.set_defaults(func=_cmd_stats)
+    pdemo = sub.add_parser(
+        "demo", help="run a server and two users here: a message, a presence change and a call"
+    )
+    pdemo.set_defaults(func=_cmd_demo)
     return p
 
 
