@@ -58,12 +58,20 @@ for _ in range(n):
 def callgrind_instructions(script: str, *args: str) -> int:
     """Instructions a fresh interpreter executes running ``script`` (with
     ``args``) under callgrind, hash seed fixed."""
+    return callgrind_processes(script, *args)[0]
+
+
+def callgrind_processes(script: str, *args: str, children: bool = False) -> list[int]:
+    """Like :func:`callgrind_instructions`; with ``children``, processes the
+    script starts are counted too: one total per process, the script's
+    first."""
     env = dict(os.environ, PYTHONHASHSEED="0")
     proc = subprocess.run(
         [
             "valgrind",
             "--tool=callgrind",
             "--callgrind-out-file=/dev/null",
+            f"--trace-children={'yes' if children else 'no'}",
             sys.executable,
             "-c",
             script,
@@ -75,11 +83,14 @@ def callgrind_instructions(script: str, *args: str) -> int:
         timeout=1800,
         check=False,
     )
-    m = re.search(r"Collected : (\d+)", proc.stderr)
-    if proc.returncode != 0 or m is None:
+    totals = re.findall(r"==(\d+)== Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or not totals:
         tail = proc.stderr.strip().splitlines()[-3:]
         raise RuntimeError(f"valgrind run failed: {' | '.join(tail)}")
-    return int(m.group(1))
+    first = re.search(r"==(\d+)==", proc.stderr)
+    main_pid = first.group(1) if first else totals[0][0]
+    ordered = sorted(totals, key=lambda t: t[0] != main_pid)
+    return [int(n) for _, n in ordered]
 
 
 def count(name: str, op: str, n: int) -> int:

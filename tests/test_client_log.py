@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import signal
+import tempfile
 import time
 from pathlib import Path
 
@@ -235,13 +238,87 @@ def test_the_written_line_is_the_record(
         msg = parse(("\r\n".join(head) + "\r\nContent-Length: 2\r\n\r\nhi").encode())
     except Exception:
         return  # e.g. a Content-Type the parser refuses: not this test's business
-    written: list[str] = []
-    log = ClientLog(None)
-    log._write = lambda out, line: written.append(line)  # type: ignore[method-assign]
     info = MessageInfo(
         HookPoint.WIRE_IN, direction, "UDP", ("::1", 5060), ("192.0.2.1", 5070), 1.5e9,
         retransmission,
     )  # fmt: skip
-    log.on_message(msg, info)
-    assert len(written) == 1
-    assert json.loads(written[0]) == log.record(msg, info)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = ClientLog(Path(tmp) / "sip.jsonl")
+        log.on_message(msg, info)
+        log.close()
+        (written,) = lines(Path(tmp) / "sip.jsonl")
+    assert written == log.record(msg, info)
+
+
+async def _exchange(log: ClientLog, body: bytes, count: int = 3) -> int:
+    """``count`` MESSAGEs with ``body`` from a client endpoint that has
+    ``log``; the server's port."""
+    async with Endpoint(["udp:127.0.0.1:0"]) as server, Endpoint(["udp:127.0.0.1:0"]) as client:
+        server.route("MESSAGE", lambda incoming: incoming.respond(200))
+        Pipeline(client, [log])
+        port = server.listener("UDP").local[1]
+        for i in range(count):
+            req = make_request(
+                "MESSAGE", f"sip:bob@127.0.0.1:{port}", from_addr="<sip:alice@example.com>",
+                to_addr="<sip:bob@example.com>", body=body, content_type="text/plain",
+                headers=[("Authorization", f'Digest username="alice", response="secret{i}"')],
+            )  # fmt: skip
+            assert (await asyncio.wait_for(client.request(req), TIMEOUT)).status == 200
+    return port
+
+
+def _shape(records: list[dict[str, object]]) -> list[object]:
+    """What two runs share (not ports, tags, branches or times)."""
+    return [
+        (
+            r["direction"], r["transport"], r["retransmission"], str(r["start_line"])[:8],
+            [(n, v if n == "Authorization" else "") for n, v in r["headers"]],  # type: ignore[attr-defined]
+            r["body_length"], r["content_type"],
+        )
+        for r in records
+    ]  # fmt: skip
+
+
+async def test_the_writer_process_writes_what_this_process_would(tmp_path: Path) -> None:
+    body = b"the body stays out of every log\r\nVia: not a header"
+    here = ClientLog(tmp_path / "here.jsonl", text_path=tmp_path / "here.log")
+    await _exchange(here, body)
+    here.close()
+    away = ClientLog(tmp_path / "away.jsonl", text_path=tmp_path / "away.log", offload=True)
+    await _exchange(away, body)
+    away.flush()
+    pid = away.writer_pid
+    assert pid is not None and pid != os.getpid()
+    away.close()
+    assert away.writer_pid is None
+    with pytest.raises(ProcessLookupError):  # the writer is gone, reaped by close()
+        os.kill(pid, 0)
+    ours, theirs = lines(tmp_path / "here.jsonl"), lines(tmp_path / "away.jsonl")
+    assert len(theirs) == 6 and _shape(theirs) == _shape(ours)
+    assert len((tmp_path / "away.log").read_text().splitlines()) == 6
+    for name in ("away.jsonl", "away.log"):
+        data = (tmp_path / name).read_bytes()
+        assert b"stays out" not in data and b"secret" not in data
+
+
+async def test_flush_waits_for_the_writer_process(tmp_path: Path) -> None:
+    log = ClientLog(tmp_path / "sip.jsonl", offload=True)
+    await _exchange(log, b"hello", count=2)
+    log.flush()
+    assert len(lines(tmp_path / "sip.jsonl")) == 4
+    log.close()
+
+
+async def test_a_dead_writer_process_loses_nothing_after_it(tmp_path: Path) -> None:
+    """When the writer dies, what comes later is written here (nothing is
+    dropped and nothing raises on the endpoint's path)."""
+    log = ClientLog(tmp_path / "sip.jsonl", offload=True)
+    await _exchange(log, b"hello", count=1)
+    log.flush()
+    pid = log.writer_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    await _exchange(log, b"hello", count=2)
+    log.close()
+    assert log.writer_pid is None
+    assert len(lines(tmp_path / "sip.jsonl")) == 6

@@ -26,6 +26,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from types import TracebackType
 from typing import Self
 
@@ -255,6 +256,8 @@ class Endpoint:
         self.on_ack_timeout: Callable[[Request, Response], None] | None = None
         #: Counters: ``hook_errors``, ``handler_errors``, ``bad_requests`` …
         self.stats: Counter[str] = Counter()
+        # Only points with hooks are keys: each point's call site tests
+        # membership, so a point nobody watches costs no call.
         self._hooks: dict[HookPoint, list[Hook]] = {}
         for point, hook in hooks:
             self.add_hook(point, hook)
@@ -395,7 +398,9 @@ class Endpoint:
 
     # -- the hot path: inbound ----------------------------------------------
     def _on_message(self, msg: Request | Response, flow: Flow) -> None:
-        if self._hooks and not self._run_hooks(HookPoint.WIRE_IN, msg, flow, "in"):
+        if HookPoint.WIRE_IN in self._hooks and not self._run_hooks(
+            HookPoint.WIRE_IN, msg, flow, "in"
+        ):
             return
         if isinstance(msg, Request):
             try:
@@ -469,7 +474,7 @@ class Endpoint:
         request, tx = event.request, event.transaction
         assert flow is not None
         incoming = IncomingRequest(self, request, tx, flow)
-        if self._hooks:
+        if HookPoint.TU_IN in self._hooks:
             verdict = self._hook_verdict(HookPoint.TU_IN, request, flow, "in")
             if verdict is not None:
                 self._answer_verdict(incoming, verdict)
@@ -562,7 +567,7 @@ class Endpoint:
     def _respond(self, tx: ServerTransaction, response: Response) -> None:
         if response.status >= 200:
             self._invites.pop(tx, None)
-        if self._hooks:
+        if HookPoint.TU_OUT in self._hooks:
             flow = tx.context if isinstance(tx.context, Flow) else None
             if not self._run_hooks(HookPoint.TU_OUT, response, flow, "out"):
                 if response.status >= 200:
@@ -582,7 +587,7 @@ class Endpoint:
                 return
             self._stateless(message, flow, event.retransmission)
             if (
-                self._hooks
+                HookPoint.TRANSACTION_DONE in self._hooks
                 and tx is not None
                 and message.status >= 200
                 and not event.retransmission
@@ -601,7 +606,7 @@ class Endpoint:
         transports = self._transports
         if transports is None:
             return
-        if self._hooks and not self._run_hooks(
+        if HookPoint.WIRE_OUT in self._hooks and not self._run_hooks(
             HookPoint.WIRE_OUT, message, flow, "out", retransmission
         ):
             return
@@ -657,7 +662,9 @@ class Endpoint:
             raise SIPUsageError("the endpoint is closing")
         loop = self.transports.loop
         dest, server_name = await self._next_hop(request, dest, push_via, branch)
-        if self._hooks and not self._run_hooks(HookPoint.TU_OUT, request, None, "out"):
+        if HookPoint.TU_OUT in self._hooks and not self._run_hooks(
+            HookPoint.TU_OUT, request, None, "out"
+        ):
             return _local_response(request, 503, "stopped by a hook")
         future: asyncio.Future[Response] = loop.create_future()
         pending = _Pending(dest, server_name, future, on_response)
@@ -678,7 +685,9 @@ class Endpoint:
         ``push_via``: a proxy forwarding it)."""
         dest, server_name = await self._next_hop(request, dest, push_via)
         flow = self._flow_to(dest, None) or await self._connect(dest, server_name)
-        if self._hooks and not self._run_hooks(HookPoint.WIRE_OUT, request, flow, "out"):
+        if HookPoint.WIRE_OUT in self._hooks and not self._run_hooks(
+            HookPoint.WIRE_OUT, request, flow, "out"
+        ):
             return
         self._write(bytes(request), flow)
 
@@ -761,7 +770,7 @@ class Endpoint:
             self._spawn(self._connect_and_send(request, tx, pending, retransmission))
             return
         pending.flow = flow
-        if self._hooks and not self._run_hooks(
+        if HookPoint.WIRE_OUT in self._hooks and not self._run_hooks(
             HookPoint.WIRE_OUT, request, flow, "out", retransmission
         ):
             return
@@ -776,7 +785,7 @@ class Endpoint:
         try:
             flow = await self._connect(pending.dest, pending.server_name)
             pending.flow = flow
-            if self._hooks and not self._run_hooks(
+            if HookPoint.WIRE_OUT in self._hooks and not self._run_hooks(
                 HookPoint.WIRE_OUT, request, flow, "out", retransmission
             ):
                 return
@@ -836,7 +845,9 @@ class Endpoint:
         pending = tx.context
         if not isinstance(pending, _Pending):
             return
-        if self._hooks and not self._run_hooks(HookPoint.TU_IN, response, pending.flow, "in"):
+        if HookPoint.TU_IN in self._hooks and not self._run_hooks(
+            HookPoint.TU_IN, response, pending.flow, "in"
+        ):
             if response.status >= 200 and not pending.future.done():
                 pending.future.set_result(
                     _local_response(tx.request, 503, "a hook stopped the response")
@@ -849,7 +860,7 @@ class Endpoint:
                 log.exception("on_response callback failed")
         if response.status >= 200 and not pending.future.done():
             pending.future.set_result(response)
-            if self._hooks:
+            if HookPoint.TRANSACTION_DONE in self._hooks:
                 self._notify_done(tx, response)
 
     def _failed(self, event: TransactionFailed) -> None:
@@ -861,7 +872,7 @@ class Endpoint:
             else:
                 resp = _local_response(request, 503, "the transport failed")
             pending.future.set_result(resp)
-            if self._hooks:
+            if HookPoint.TRANSACTION_DONE in self._hooks:
                 self._notify_done(event.transaction, None)
 
     # -- timers -------------------------------------------------------------
@@ -917,15 +928,15 @@ class Endpoint:
         hooks = self._hooks.get(point)
         if not hooks:
             return None
-        info = MessageInfo(
-            point,
-            direction,
-            flow.transport if flow else None,
-            flow.local if flow else None,
-            flow.remote if flow else None,
-            time.time(),
-            retransmission,
-        )
+        if flow is None:
+            info = _new_info(
+                (point, direction, None, None, None, time.time(), retransmission, None)
+            )
+        else:
+            info = _new_info(
+                (point, direction, flow.transport, flow.local, flow.remote, time.time(),
+                 retransmission, None)
+            )  # fmt: skip
         for hook in hooks:
             try:
                 verdict: Verdict = hook(message, info)
@@ -977,6 +988,11 @@ class Endpoint:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+# MessageInfo(...) without the named tuple's Python-level __new__: one is
+# made for every message a hook sees.
+_new_info: Callable[[tuple[object, ...]], MessageInfo] = partial(tuple.__new__, MessageInfo)
 
 
 def _verdict_response(request: Request, verdict: int | Response) -> Response:

@@ -4,132 +4,42 @@ receiver, transport, direction and time — never its body.
 A record is built from the start line and the header lines only; the body
 is never read, so it cannot leak: the record keeps its length and content
 type.  Digest credentials are masked.  Records go to a rotating file of
-JSON lines (one object per message, buffered: :meth:`ClientLog.flush`
-and closing write them out), optionally a rotating human-readable file, and
-optionally a stdlib logger (the "system event log").  It records
+JSON lines (one object per message), optionally a rotating human-readable
+file, and optionally a stdlib logger (the "system event log").  It records
 only while the policy's ``client-log`` feature is effective (off by
 default).
+
+With ``offload=True`` the files are formatted and written by a writer
+process (:mod:`._log_writer`): the endpoint's path only captures each
+record, and the formatting runs on another core.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import json
 import logging
-import re
-import time
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from json.encoder import encode_basestring as _escape
 from pathlib import Path
-from typing import TextIO
 
 from ..endpoint import MessageInfo, Verdict
 from ..message import Request, Response, canonical_name
 from ._base import Interceptor
+from ._log_format import CREDENTIAL_KEYS, LineWriter, format_address, masked_lines
+from ._log_format import mask_credentials as mask_credentials
+from ._log_writer import LINES, MESSAGE, WriterProcess, write_record
 
 __all__ = ["ClientLog", "mask_credentials"]
 
-# Header lookup keys (lower case, compact forms expanded).
-_CREDENTIAL_KEYS = frozenset({"authorization", "proxy-authorization"})
-_ROUTE_KEYS = frozenset({"via", "route", "record-route"})
-_WS = " \t"
-# Formatted header lines kept (a bound on memory, not a tuning knob).
-_PAIRS_MAX = 4096
-# Everything after the user name of Digest credentials (the response, the
-# nonces and the rest) is replaced: a log is not where they belong.
-_USERNAME = re.compile(r'username\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]+)', re.I)
+log = logging.getLogger("sipstack.interceptors")
 
-
-def mask_credentials(value: str) -> str:
-    """``Digest username="alice", ***`` for any credentials value (the
-    scheme and user name kept, the rest masked)."""
-    scheme, _, rest = value.strip().partition(" ")
-    if not scheme:
-        return "***"
-    user = _USERNAME.search(rest)
-    return f"{scheme} {user.group(0)}, ***" if user else f"{scheme} ***"
-
-
-class _RotatingFile:
-    """Lines appended to a file, rotated to ``path.1`` … ``path.N`` past
-    ``max_bytes`` (what a logging handler does, without its per-record
-    cost).  Lines wait in a list and reach the file ``BATCH`` at a time: one
-    write call per batch instead of two per line."""
-
-    BATCH = 128
-
-    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.max_bytes = max_bytes
-        self.backups = backups
-        self._file: TextIO | None = None
-        self._size = -1  # unknown until the file is opened
-        self._pending: list[str] = []
-
-    def write(self, line: str) -> None:
-        pending = self._pending
-        pending.append(line)
-        if self._size < 0:
-            self._open()
-        self._size += len(line) + 1
-        if self._size > self.max_bytes:
-            self._drain()
-            self._rotate()
-        elif len(pending) >= self.BATCH:
-            self._drain()
-
-    def _open(self) -> TextIO:
-        f = self._file = open(self.path, "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
-        self._size = f.tell()
-        return f
-
-    def _drain(self) -> None:
-        pending = self._pending
-        if pending:
-            f = self._file or self._open()
-            pending.append("")
-            f.write("\n".join(pending))
-            pending.clear()
-
-    def _rotate(self) -> None:
-        self.close()
-        for i in range(self.backups - 1, 0, -1):
-            older = self.path.with_name(f"{self.path.name}.{i}")
-            if older.exists():
-                older.replace(self.path.with_name(f"{self.path.name}.{i + 1}"))
-        if self.backups > 0:
-            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
-        else:
-            self.path.unlink(missing_ok=True)
-
-    def flush(self) -> None:
-        self._drain()
-        if self._file is not None:
-            self._file.flush()
-
-    def close(self) -> None:
-        self._drain()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        self._size = -1
-
-
-class _Clock:
-    """ISO 8601 UTC times, the date-time part formatted once per second."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
-
-    def iso(self, t: float) -> str:
-        second = int(t)
-        if second != self._second:
-            self._second = second
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return f"{self._prefix}.{int((t - second) * 1e6):06d}+00:00"
+CRLF = "\r\n"
+# Records handed to the writer process at once, and the longest a record
+# waits for its batch to fill.
+_BATCH = 256
+_BATCH_DELAY = 0.5
 
 
 class ClientLog(Interceptor):
@@ -139,6 +49,12 @@ class ClientLog(Interceptor):
 
     ``enabled`` is asked before every record; the Peer passes its policy's
     ``effective(client-log)``.
+
+    ``offload=True`` has a writer process format and write the files (it
+    starts with the first record, and falls back to writing here if it
+    cannot start or dies); records reach the files in batches, at most half
+    a second late, and :meth:`flush` waits until they are written.  A
+    ``logger`` is always fed here, in this process.
     """
 
     def __init__(
@@ -150,121 +66,86 @@ class ClientLog(Interceptor):
         enabled: Callable[[], bool] = lambda: True,
         max_bytes: int = 10 * 2**20,
         backups: int = 5,
+        offload: bool = False,
     ) -> None:
         self.enabled = enabled
-        self._json = self._text = None
-        if path is not None:
-            self._json = _RotatingFile(Path(path), max_bytes, backups)
-        if text_path is not None:
-            self._text = _RotatingFile(Path(text_path), max_bytes, backups)
+        self._paths = (
+            Path(path) if path is not None else None,
+            Path(text_path) if text_path is not None else None,
+        )
+        self._max_bytes = max_bytes
+        self._backups = backups
         self._logger = logger
-        self._clock = _Clock()
-        self._pairs: dict[str, str] = {}
-        self._addresses: dict[tuple[str, int] | None, tuple[str, str]] = {}
+        self._out = LineWriter(*self._paths, max_bytes, backups, logger)
+        # Offloading applies to the files; a logger needs this process.
+        self._offload = offload and logger is None and any(self._paths)
+        self._writer: WriterProcess | None = None
+        self._batch: list[tuple[object, ...]] = []
+        self._timer: asyncio.TimerHandle | None = None
 
-    def _pair(self, line: str) -> str:
-        """``["name", "value"]`` of a header line, remembered: most lines of
-        a transaction come back (the response copies the request's; a peer
-        sends the same Max-Forwards, User-Agent …), and a dict lookup is a
-        fraction of splitting and escaping again."""
-        name, _, value = line.partition(":")
-        pair = f"[{_escape(name.rstrip(_WS))}, {_escape(value.strip(_WS))}]"
-        if len(self._pairs) >= _PAIRS_MAX:
-            self._pairs.clear()
-        self._pairs[line] = pair
-        return pair
-
-    def _address(self, addr: tuple[str, int] | None) -> tuple[str, str]:
-        """An address as JSON and as text, remembered (a peer talks to few)."""
-        known = self._addresses.get(addr)
-        if known is None:
-            text = _address(addr)
-            known = ("null", "None") if text is None else (_escape(text), text)
-            if len(self._addresses) >= _PAIRS_MAX:
-                self._addresses.clear()
-            self._addresses[addr] = known
-        return known
-
-    def _write(self, out: _RotatingFile | None, line: str) -> None:
-        if out is not None:
-            out.write(line)
-
-    def flush(self) -> None:
-        """Push buffered lines to the files."""
-        for out in (self._json, self._text):
-            if out is not None:
-                out.flush()
+    @property
+    def writer_pid(self) -> int | None:
+        """The writer process's id while there is one."""
+        return self._writer.pid if self._writer is not None else None
 
     def record(self, message: Request | Response, info: MessageInfo) -> dict[str, object]:
-        """The record of one message (never its body)."""
+        """The record of one message as a plain dict (never its body): what
+        each JSON line holds."""
         headers = [
             [
                 name,
-                mask_credentials(value) if canonical_name(name).lower() in _CREDENTIAL_KEYS else value,
+                mask_credentials(value)
+                if canonical_name(name).lower() in CREDENTIAL_KEYS
+                else value,
             ]
             for name, value in message.headers
         ]
-        ctype = message.headers.get("Content-Type")
         return {
-            "time": self._clock.iso(info.time),
+            "time": self._out.clock.iso(info.time),
             "direction": info.direction,
             "transport": info.transport,
-            "local": _address(info.local),
-            "remote": _address(info.remote),
+            "local": format_address(info.local),
+            "remote": format_address(info.remote),
             "retransmission": info.retransmission,
             "start_line": message.start_line,
             "headers": headers,
             "body_length": len(message.body),
-            "content_type": ctype,
+            "content_type": message.headers.get("Content-Type"),
         }
 
     def on_message(self, message: Request | Response, info: MessageInfo) -> Verdict:
-        """Write the record of ``message`` when logging is on.
-
-        This runs for every message in and out, so the JSON line is put
-        together by hand from the header lines as stored (each string
-        escaped by the C escaper of :mod:`json`) instead of building the
-        :meth:`record` dict and encoding it: a third of the cost.  The
-        result is the same object (a property test holds the two to it).
-        """
+        """Record ``message`` when logging is on."""
         if not self.enabled():
             return None
         h = message.headers
-        # The stored lines (unfolded), with their lookup keys: reading them
-        # directly skips a generator and a key lookup per header.
+        # The stored lines (unfolded) and their lookup keys, read directly:
+        # this runs for every message in and out.
         lines, keys = h._lines, h._keys
-        if not _CREDENTIAL_KEYS.isdisjoint(h._present):
-            lines = [_masked_line(k, x) for k, x in zip(keys, lines, strict=True)]
-        pairs = self._pairs
-        headers = ", ".join([pairs.get(x) or self._pair(x) for x in lines])
-        ctype = h.get("Content-Type") if "content-type" in h._present else None
-        stamp = self._clock.iso(info.time)
-        local, local_text = self._address(info.local)
-        remote, remote_text = self._address(info.remote)
-        start_line = message.start_line
-        esc = _escape
-        transport = "null" if info.transport is None else esc(info.transport)
-        length = len(message.body)
-        self._write(
-            self._json,
-            f'{{"time": "{stamp}", "direction": {esc(info.direction)}, '
-            f'"transport": {transport}, "local": {local}, "remote": {remote}, '
-            f'"retransmission": {"true" if info.retransmission else "false"}, '
-            f'"start_line": {esc(start_line)}, "headers": [{headers}], '
-            f'"body_length": {length}, '
-            f'"content_type": {"null" if ctype is None else esc(ctype)}}}',
-        )
-        if self._text is not None or self._logger is not None:
-            route = " | ".join([x for k, x in zip(keys, lines, strict=True) if k in _ROUTE_KEYS])
-            text = (
-                f"{stamp} {info.transport} {local_text} "
-                f"{'<-' if info.direction == 'in' else '->'} {remote_text}"
-                f"{' (again)' if info.retransmission else ''} | {start_line} | {route} | "
-                f"body: {length} bytes{'' if ctype is None else ' ' + ctype}"
+        if not CREDENTIAL_KEYS.isdisjoint(h._present):
+            lines = masked_lines(lines, keys)
+        if not self._offload:
+            self._out.message(
+                info.time, info.direction, info.transport,
+                info.local, info.remote, info.retransmission, message.start_line,
+                lines, keys, len(message.body),
+            )  # fmt: skip
+            return None
+        # The head as it goes on the wire (cached: the endpoint serialises
+        # the same bytes right after), without the body; a bytes slice is
+        # captured and shipped for a fraction of the lines one by one.
+        if lines is h._lines:
+            data = message.serialize()
+            head = data[: len(data) - len(message.body)]
+        else:  # masked
+            head = f"{message.start_line}\r\n{CRLF.join(lines)}\r\n\r\n".encode(
+                "utf-8", "surrogateescape"
             )
-            self._write(self._text, text)
-            if self._logger is not None:
-                self._logger.info("%s", text)
+        self._queue(
+            (
+                MESSAGE, info.time, info.direction, info.transport, info.local, info.remote,
+                info.retransmission, head, len(message.body),
+            )
+        )  # fmt: skip
         return None
 
     def on_event(self, event: object) -> None:
@@ -280,18 +161,83 @@ class ClientLog(Interceptor):
             "event": name,
             "detail": _summary(event),
         }
-        self._write(self._json, json.dumps(rec, ensure_ascii=False, default=str))
-        if self._text is not None or self._logger is not None:
-            text = f"{rec['time']} event {name} {rec['detail']}"
-            self._write(self._text, text)
-            if self._logger is not None:
-                self._logger.info("%s", text)
+        line = json.dumps(rec, ensure_ascii=False, default=str)
+        text = f"{rec['time']} event {name} {rec['detail']}"
+        if self._offload:
+            self._queue((LINES, line, text))
+        else:
+            self._out.json(line)
+            self._out.text(text)
 
-    def close(self) -> None:
-        """Close the files (what is buffered is written)."""
-        for out in (self._json, self._text):
-            if out is not None:
-                out.close()
+    # -- the writer process ---------------------------------------------------------
+    def _queue(self, record: tuple[object, ...]) -> None:
+        batch = self._batch
+        batch.append(record)
+        if len(batch) >= _BATCH:
+            self._send()
+        elif len(batch) == 1 and self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop: the batch waits for the next flush
+            self._timer = loop.call_later(_BATCH_DELAY, self._send)
+
+    def _send(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        if self._writer is None and self._offload:
+            try:
+                self._writer = WriterProcess(*self._paths, self._max_bytes, self._backups)
+            except OSError as exc:
+                log.warning("cannot start the SIP log writer (%s); writing here", exc)
+                self._offload = False
+        if self._writer is not None:
+            try:
+                self._writer.send(batch)
+                return
+            except OSError as exc:
+                self._writer_gone(exc)
+                return
+        self._write_here(batch)
+
+    def _writer_gone(self, exc: OSError) -> None:
+        """The writer process died: write what it did not, here, and go on
+        here."""
+        writer, self._writer = self._writer, None
+        self._offload = False
+        assert writer is not None
+        log.warning("the SIP log writer is gone (%s); writing here", exc)
+        for batch in writer.unwritten:
+            self._write_here(batch)
+        writer.close(timeout=1.0)
+
+    def _write_here(self, batch: list[tuple[object, ...]]) -> None:
+        for record in batch:
+            write_record(self._out, record)
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Push every record so far to the files (waiting up to ``timeout``
+        for the writer process)."""
+        self._send()
+        if self._writer is not None:
+            try:
+                if not self._writer.flush(timeout):
+                    log.warning("the SIP log writer did not flush within %.1f s", timeout)
+            except OSError as exc:
+                self._writer_gone(exc)
+        self._out.flush()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write out everything and close the files (and stop the writer)."""
+        self.flush(timeout)
+        if self._writer is not None:
+            self._writer.close(timeout)
+            self._writer = None
+        self._out.close()
 
 
 # Lifecycle events worth a log line, and what of them is logged: who and
@@ -324,17 +270,3 @@ def _summary(event: object) -> dict[str, object]:
     return {
         k: (asdict(v) if is_dataclass(v) and not isinstance(v, type) else v) for k, v in out.items()
     }
-
-
-def _masked_line(key: str, line: str) -> str:
-    if key not in _CREDENTIAL_KEYS:
-        return line
-    name, _, value = line.partition(":")
-    return f"{name}: {mask_credentials(value.strip(_WS))}"
-
-
-def _address(addr: tuple[str, int] | None) -> str | None:
-    if addr is None:
-        return None
-    host, port = addr
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
