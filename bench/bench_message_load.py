@@ -127,6 +127,8 @@ class Uas:
     """A Python implementation, compared with sipstack in the ratio column."""
     script: Path | None = None
     """The UAS script for Python implementations; None for SIPp."""
+    args: tuple[str, ...] = ()
+    """More command-line arguments for the script."""
 
     @property
     def label(self) -> str:
@@ -143,7 +145,7 @@ class Uas:
                 "sipp", "-sf", str(UAS_SCENARIO), "-i", HOST, "-p", str(port),
                 "-nr", "-buff_size", buff,
             ]  # fmt: skip
-        cmd = [sys.executable, str(self.script), "--host", HOST, "--port", str(port)]
+        cmd = [sys.executable, str(self.script), "--host", HOST, "--port", str(port), *self.args]
         if self.loop == "uvloop":
             cmd.append("--uvloop")
         return cmd
@@ -178,6 +180,15 @@ def candidates(with_uvloop: bool) -> tuple[list[Uas], list[str]]:
     sipstack_script = BENCH_DIR / "uas_sipstack.py"
     if sipstack_script.is_file():
         out.extend(Uas("sipstack", loop, python=True, script=sipstack_script) for loop in loops)
+        # The same endpoint with the client SIP log on (JSON lines and text,
+        # every message in and out), written in its process or offloaded to
+        # a writer process: the log's cost is the difference.
+        for mode in ("inline", "offload"):
+            out.extend(
+                Uas(f"sipstack+log-{mode}", loop, python=True, script=sipstack_script,
+                    args=("--client-log", mode))
+                for loop in loops
+            )  # fmt: skip
     else:
         skipped.append("sipstack: skipped, bench/uas_sipstack.py does not exist yet")
     return out, skipped

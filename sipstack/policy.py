@@ -50,6 +50,7 @@ from .errors import SIPParseError, SIPUsageError
 
 __all__ = [
     "FEATURES",
+    "HISTORY_HEADER",
     "MAX_HEADER_ITEMS",
     "MAX_HEADER_LENGTH",
     "POLICY_HEADER",
@@ -69,6 +70,11 @@ __all__ = [
 #: The header that carries the administrator's settings to clients (in the
 #: 200 to REGISTER), in the form :func:`to_header` writes.
 POLICY_HEADER = "Sipstack-Policy"
+
+#: A MESSAGE carrying this header (value ``saved``) comes from someone who
+#: keeps a history of the conversation (the ``history`` feature); a
+#: conversation's focus passes it on with the message.
+HISTORY_HEADER = "Sipstack-History"
 
 
 class Feature(StrEnum):

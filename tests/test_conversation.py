@@ -12,6 +12,8 @@ import pytest
 from peer_events import expect
 
 from sipstack.endpoint import Endpoint
+from sipstack.policy import Feature
+from sipstack.presence import aor_key
 from sipstack.server import ConversationFocus
 from sipstack.ua import (
     CallFailed,
@@ -103,3 +105,31 @@ async def test_roster_is_only_for_participants() -> None:
         with pytest.raises(RequestFailed) as info:
             await mallory.subscribe(uri, "conference")
         assert info.value.status == 403
+
+
+async def test_history_in_a_conversation_is_announced_once_and_kept() -> None:
+    """With history on, alice's first message is preceded by a notice to
+    everyone; her messages arrive marked saved; what is said both ways is
+    in her history under the conversation, and nothing in the others'."""
+    async with focus() as (_, uri), peers("alice", "bob", "carol") as (alice, bob, carol):
+        alice.policy.set_user(Feature.HISTORY, True)
+        conv_a = await asyncio.wait_for(alice.join(uri), TIMEOUT)
+        conv_b = await asyncio.wait_for(bob.join(uri), TIMEOUT)
+        await asyncio.wait_for(carol.join(uri), TIMEOUT)
+        await conv_a.send("first")
+        await conv_a.send("second")
+        for peer in (bob, carol):
+            notice, first, second = [await expect(peer, MessageReceived) for _ in range(3)]
+            assert notice.text == "[sip:alice@127.0.0.1 is saving this conversation]"
+            assert (first.text, second.text) == ("first", "second")
+            assert notice.saved and first.saved and second.saved
+        await conv_b.send("noted")
+        reply = await expect(carol, MessageReceived)
+        assert reply.text == "noted" and not reply.saved
+        await expect(alice, MessageReceived)  # bob's "noted", saved on arrival
+        kept = await alice.history(uri)
+        assert [(e.direction, e.body) for e in kept] == [
+            ("out", b"first"), ("out", b"second"), ("in", b"noted"),
+        ]  # fmt: skip
+        assert {e.conversation for e in kept} == {aor_key(uri)}
+        assert await bob.history(uri) == [] and await carol.history(uri) == []

@@ -16,7 +16,8 @@ from peer_events import address, expect
 from sipstack.auth import DigestServer, ha1
 from sipstack.certs import DevCertificates, client_context, server_context, write_dev_certificates
 from sipstack.endpoint import Endpoint, HookPoint, IncomingRequest, MessageInfo
-from sipstack.message import Request, make_response, parse
+from sipstack.interceptors import Interceptor
+from sipstack.message import Request, Response, make_response, parse
 from sipstack.sdp import desktop_sharing_media, make_answer, make_offer, parse_sdp
 from sipstack.transaction import TimerConfig
 from sipstack.ua import (
@@ -630,3 +631,25 @@ async def test_failed_refresh_backs_off_then_registers_again() -> None:
             failed = await expect(peer, RegistrationFailed)
             assert failed.status == 503 and failed.retry_in == 1.0
             assert (await expect(peer, Registered)).expires == 2
+
+
+async def test_interceptors_see_the_ack_for_a_2xx_at_both_outgoing_points() -> None:
+    """The ACK of a 2xx has no transaction, but an interceptor still sees
+    it leave: at TU_OUT (what the application sends) and on the wire."""
+    seen: dict[HookPoint, list[str]] = {HookPoint.TU_OUT: [], HookPoint.WIRE_OUT: []}
+
+    class Methods(Interceptor):
+        points = (HookPoint.TU_OUT, HookPoint.WIRE_OUT)
+
+        def on_message(self, message: Request | Response, info: MessageInfo) -> None:
+            if isinstance(message, Request):
+                seen[info.point].append(message.method)
+
+    async with pair() as (alice, bob):
+        alice.interceptors.add(Methods())
+        answering = asyncio.ensure_future(answer_with(bob, ANSWER))
+        call = await asyncio.wait_for(alice.call(address(bob, "bob"), OFFER), TIMEOUT)
+        await asyncio.wait_for(answering, TIMEOUT)
+        await call.hangup()
+    assert seen[HookPoint.TU_OUT] == ["INVITE", "ACK", "BYE"]
+    assert seen[HookPoint.WIRE_OUT][:3] == ["INVITE", "ACK", "BYE"]

@@ -398,10 +398,13 @@ class Endpoint:
 
     # -- the hot path: inbound ----------------------------------------------
     def _on_message(self, msg: Request | Response, flow: Flow) -> None:
-        if HookPoint.WIRE_IN in self._hooks and not self._run_hooks(
-            HookPoint.WIRE_IN, msg, flow, "in"
-        ):
-            return
+        # (_hook_verdict here and at WIRE_OUT rather than _run_hooks: one
+        # call less on the path of every message.)
+        if HookPoint.WIRE_IN in self._hooks:
+            verdict = self._hook_verdict(HookPoint.WIRE_IN, msg, flow, "in")
+            if verdict is not None:
+                self._stopped(msg, flow, "in", verdict)
+                return
         if isinstance(msg, Request):
             try:
                 cseq_method = msg.cseq.method
@@ -606,10 +609,12 @@ class Endpoint:
         transports = self._transports
         if transports is None:
             return
-        if HookPoint.WIRE_OUT in self._hooks and not self._run_hooks(
-            HookPoint.WIRE_OUT, message, flow, "out", retransmission
+        if (
+            HookPoint.WIRE_OUT in self._hooks
+            and self._hook_verdict(HookPoint.WIRE_OUT, message, flow, "out", retransmission)
+            is not None
         ):
-            return
+            return  # stopped: a response is never answered
         data = bytes(message)
         try:
             if flow.transport == "UDP":
@@ -683,6 +688,12 @@ class Endpoint:
         """Send a request outside any transaction (the ACK for a 2xx,
         §13.2.2.4); a top Via is added when missing (or always, with
         ``push_via``: a proxy forwarding it)."""
+        # An application's request, like those of request(): TU_OUT sees it
+        # (the ACK for a 2xx included) before the wire does.
+        if HookPoint.TU_OUT in self._hooks and not self._run_hooks(
+            HookPoint.TU_OUT, request, None, "out"
+        ):
+            return
         dest, server_name = await self._next_hop(request, dest, push_via)
         flow = self._flow_to(dest, None) or await self._connect(dest, server_name)
         if HookPoint.WIRE_OUT in self._hooks and not self._run_hooks(
@@ -910,10 +921,21 @@ class Endpoint:
         verdict = self._hook_verdict(point, message, flow, direction, retransmission)
         if verdict is None:
             return True
+        self._stopped(message, flow, direction, verdict)
+        return False
+
+    def _stopped(
+        self,
+        message: Request | Response,
+        flow: Flow | None,
+        direction: str,
+        verdict: int | Response,
+    ) -> None:
+        """A hook stopped ``message``: answer an incoming request with the
+        verdict (unless it was a silent stop)."""
         silent = isinstance(verdict, int) and verdict == 0
         if isinstance(message, Request) and direction == "in" and flow is not None and not silent:
             self._stateless(_verdict_response(message, verdict), flow)
-        return False
 
     def _hook_verdict(
         self,

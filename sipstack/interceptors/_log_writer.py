@@ -9,16 +9,16 @@ capture on the endpoint's path.
 The parent writes frames to the child's standard input: a 4-byte big-endian
 length and a :mod:`marshal` dump of a list of records (the pipe is private
 to the two processes; marshal is the fastest codec for these plain
-tuples).  A record is ``(MESSAGE, when, direction, transport, local, remote,
-retransmission, head, body_length)`` — ``head`` the message's start line and
-header section as bytes, parsed here by the message layer's own parser so
-that the lines are exactly what the sender's :class:`Headers` held — or
-``(LINES, json_line, text_line)`` for lines already formatted.  The child answers
+tuples).  A record is ``((direction, transport, local, remote, time,
+retransmission), start_line, header_lines, body_length)`` — fields 1 to 6 of
+the message's :class:`~sipstack.endpoint.MessageInfo`, the start line, and
+the stored (unfolded) header lines joined by CRLF, which no line contains —
+or ``(None, json_line, text_line, 0)`` for lines already formatted.  The child answers
 each frame with one byte on its standard output once the frame's lines are
 written to its files; the parent keeps each frame until then, and writes
 the frames not answered itself when the child dies, so a dead writer loses
 nothing (at worst a frame appears twice).  Message bodies never reach the
-child: the records carry the head, with credentials already masked.
+child: the records carry the header lines, credentials already masked.
 
 The child ignores SIGINT (the parent decides when logging ends) and stops
 at the end of its input, after writing everything it was sent — also when
@@ -42,22 +42,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import SIPParseError
-from ..message._limits import Limits
-from ..message._message import _parse_head
+from ..message._headers import header_key
 from ._log_format import LineWriter
 
-__all__ = ["LINES", "MESSAGE", "WriterProcess", "main", "write_record"]
+__all__ = ["WriterProcess", "main", "write_record"]
 
 log = logging.getLogger("sipstack.interceptors")
 
-MESSAGE, LINES = 0, 1
 _ACK = b"A"
-# The messages were sent or accepted already: no limit of the parser's
-# should refuse to log one.
-_NO_LIMITS = Limits(
-    max_message_size=1 << 30, max_header_lines=1 << 20, max_line_length=1 << 30,
-    max_uri_length=1 << 30, max_body_size=1 << 30,
-)  # fmt: skip
 # Pipe capacity asked for (Linux), so that bursts do not block the sender.
 _PIPE_SIZE = 1 << 20
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -149,26 +141,26 @@ class WriterProcess:
 
 def write_record(out: LineWriter, record: tuple[Any, ...]) -> None:
     """Write one record (see the module's docstring) through ``out``."""
-    if record[0] == LINES:
-        out.json(record[1])
-        out.text(record[2])
+    meta, start_line, joined, body_length = record
+    if meta is None:
+        out.json(start_line)
+        out.text(joined)
         return
-    _, when, direction, transport, local, remote, retransmission, head, body_length = record
-    try:
-        msg = _parse_head(head, 0, len(head) - 4, _NO_LIMITS)
-    except SIPParseError:
-        # Cannot happen for what an endpoint sent or parsed; the line still
-        # says that a message passed.
-        first = head.split(b"\r\n", 1)[0].decode("utf-8", "replace")
-        out.message(
-            when, direction, transport, local, remote, retransmission, first, [], [], body_length
-        )
-        return
-    h = msg.headers
+    direction, transport, local, remote, when, retransmission = meta
+    lines = joined.split("\r\n") if joined else []
+    # The keys the message's Headers held: the same function of the name.
+    keys = [_key(line.partition(":")[0]) for line in lines]
     out.message(
-        when, direction, transport, local, remote, retransmission, msg.start_line,
-        h._lines, h._keys, body_length,
+        when, direction, transport, local, remote, retransmission, start_line, lines, keys,
+        body_length,
     )  # fmt: skip
+
+
+def _key(name: str) -> str:
+    try:
+        return header_key(name)
+    except SIPParseError:
+        return name.lower()
 
 
 def _read_exactly(stream: IO[bytes], n: int) -> bytes | None:

@@ -45,6 +45,7 @@ from ..dialog import Dialog, DialogError, Notifier, uas_dialog_id
 from ..endpoint import Endpoint, IncomingRequest
 from ..errors import SIPParseError
 from ..message import CPIM_CONTENT_TYPE, CPIMMessage, Request, SipURI, encode_cpim
+from ..policy import HISTORY_HEADER
 from ..presence import (
     CONFERENCE_INFO_CONTENT_TYPE,
     ConferenceInfo,
@@ -451,11 +452,15 @@ class ConversationFocus:
                 body=request.body,
             )
         )
+        # The sender saves the conversation: the others are told with each
+        # message, as in a conversation of two.
+        saved = request.headers.get(HISTORY_HEADER)
+        extra = [(HISTORY_HEADER, "saved")] if saved == "saved" else []
         for other_key, other in conv.participants.items():
             if other_key == key:
                 continue
             relay = other.dialog.create_request(
-                "MESSAGE", body=wrapped, content_type=CPIM_CONTENT_TYPE
+                "MESSAGE", body=wrapped, content_type=CPIM_CONTENT_TYPE, headers=extra
             )
             self._send(relay, other.dialog)
 

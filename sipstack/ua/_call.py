@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import enum
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..dialog import Dialog, DialogState
@@ -210,11 +211,19 @@ class Call:
         req = self.peer._in_dialog(dialog, "MESSAGE", body=body, content_type=ctype)
         return self.peer._check(await self.peer._send(req, dialog=dialog))
 
-    async def message(self, text: str | bytes, content_type: str = "text/plain") -> Response:
-        """Send an instant message inside the call's dialog."""
+    async def message(
+        self,
+        text: str | bytes,
+        content_type: str = "text/plain",
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> Response:
+        """Send an instant message inside the call's dialog (with extra
+        ``headers``)."""
         dialog = self._active_dialog()
         body = text.encode() if isinstance(text, str) else text
-        req = self.peer._in_dialog(dialog, "MESSAGE", body=body, content_type=content_type)
+        req = self.peer._in_dialog(
+            dialog, "MESSAGE", body=body, content_type=content_type, headers=headers
+        )
         return self.peer._check(await self.peer._send(req, dialog=dialog))
 
     def _active_dialog(self) -> Dialog:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SIPUsageError
 from ..message import Response
+from ..policy import HISTORY_HEADER
 from ..presence import ConferenceInfo, ConferenceUser
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class Conversation:
     def __init__(self, uri: str, call: Call) -> None:
         self.uri = uri
         self.call = call
+        self._told = False  # the others know this user saves the conversation
         self.roster: ConferenceInfo | None = None
         self.subscription: Subscription | None = None
         self.left = False
@@ -43,10 +45,26 @@ class Conversation:
     async def send(
         self, text: str | bytes, content_type: str = "text/plain;charset=utf-8"
     ) -> Response:
-        """Say something to everyone in the conversation."""
+        """Say something to everyone in the conversation.
+
+        With the ``history`` feature on, what is said is saved, and the
+        first message is preceded by a notice telling the others so; every
+        saved message carries the ``Sipstack-History: saved`` header, which
+        the focus passes on.
+        """
         if self.left:
             raise SIPUsageError("this conversation was left")
-        return await self.call.message(text, content_type)
+        peer = self.call.peer
+        body = text.encode() if isinstance(text, str) else text
+        if not peer._saving(content_type):
+            return await self.call.message(body, content_type)
+        saved = [(HISTORY_HEADER, "saved")]
+        if not self._told:
+            self._told = True
+            await self.call.message(peer._saving_notice(), "text/plain;charset=utf-8", saved)
+        response = await self.call.message(body, content_type, saved)
+        await peer._remember("out", self.uri, content_type, body, self.uri)
+        return response
 
     async def leave(self) -> None:
         """Leave: stop watching the roster and end the dialog (BYE)."""

@@ -30,7 +30,7 @@ from ..message import (
     parse_address,
 )
 from ..message._uri import parse_uri
-from ..policy import POLICY_HEADER, Feature, Policy, PolicyHeaderError, apply_header
+from ..policy import HISTORY_HEADER, POLICY_HEADER, Feature, Policy, PolicyHeaderError, apply_header
 from ..presence import (
     CONFERENCE_INFO_CONTENT_TYPE,
     ISCOMPOSING_CONTENT_TYPE,
@@ -85,9 +85,6 @@ _AUTH_ROUNDS = 3
 # RFC 3994 §3.2: an active indication promises a refresh within this many
 # seconds (the recommended 120 s would leave a stale "typing…" too long).
 _COMPOSING_REFRESH = 60
-#: A MESSAGE carrying this header ("saved") comes from someone who keeps a
-#: history of the conversation.
-HISTORY_HEADER = "Sipstack-History"
 # What counts as an instant message for the history (not typing
 # indications or other machine bodies).
 _IM_TYPES = frozenset({"text/plain", "text/html", "message/cpim"})
@@ -551,16 +548,24 @@ class Peer:
         """Send an instant message (RFC 3428) outside any dialog; returns the
         2xx (200 or 202) or raises :class:`RequestFailed` with the status."""
         body = text.encode() if isinstance(text, str) else text
-        saving = self.policy.effective(Feature.HISTORY) and mime_of(content_type) in _IM_TYPES
+        saving = self._saving(content_type)
         if saving and aor_key(to) not in self._told:
             # Tell the other side once that this conversation is being saved.
             self._told.add(aor_key(to))
-            notice = f"[{self.aor} is saving this conversation]".encode()
-            await self._message(to, notice, "text/plain;charset=utf-8", False)
+            await self._message(to, self._saving_notice(), "text/plain;charset=utf-8", False)
         response = await self._message(to, body, content_type, saving)
         if saving:
             await self._remember("out", to, content_type, body)
         return response
+
+    def _saving(self, content_type: str) -> bool:
+        """Whether a message of ``content_type`` goes into the history."""
+        return self.policy.effective(Feature.HISTORY) and mime_of(content_type) in _IM_TYPES
+
+    def _saving_notice(self) -> bytes:
+        """What the others are told, once per conversation, when this
+        user keeps its history."""
+        return f"[{self.aor} is saving this conversation]".encode()
 
     async def _message(self, to: str, body: bytes, content_type: str, saving: bool) -> Response:
         headers = [("User-Agent", self.user_agent)]
@@ -581,7 +586,9 @@ class Peer:
     async def _remember(
         self, direction: str, peer: str, content_type: str, body: bytes, conv: str | None = None
     ) -> None:
-        entry = HistoryEntry(time.time(), direction, aor_key(peer), content_type, body, conv)
+        # Both as address-of-record keys, which history() looks them up by.
+        conv_key = None if conv is None else aor_key(conv)
+        entry = HistoryEntry(time.time(), direction, aor_key(peer), content_type, body, conv_key)
         try:
             await self.store.history.add(entry)
         except Exception:
@@ -638,6 +645,8 @@ class Peer:
                 incoming.respond(400, headers=[("Warning", f'399 sipstack "{exc}"')])
                 return
             incoming.respond(200)
+            if self.policy.effective(Feature.HISTORY) and mime_of(said.content_type) in _IM_TYPES:
+                await self._remember("in", said.sender, said.content_type, said.body, conv.uri)
             self._emit(
                 MessageReceived(
                     sender=said.sender,
@@ -647,6 +656,7 @@ class Peer:
                     body=said.body,
                     call_id=request.call_id,
                     conversation=conv,
+                    saved=request.headers.get(HISTORY_HEADER) == "saved",
                 )
             )
             return
