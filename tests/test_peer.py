@@ -18,7 +18,15 @@ from sipstack.certs import DevCertificates, client_context, server_context, writ
 from sipstack.endpoint import Endpoint, HookPoint, IncomingRequest, MessageInfo
 from sipstack.interceptors import Interceptor
 from sipstack.message import Request, Response, make_response, parse
-from sipstack.sdp import desktop_sharing_media, make_answer, make_offer, parse_sdp
+from sipstack.sdp import (
+    audio_media,
+    desktop_sharing_media,
+    hold,
+    make_answer,
+    make_offer,
+    parse_sdp,
+    resume,
+)
 from sipstack.transaction import TimerConfig
 from sipstack.ua import (
     AuthenticationFailed,
@@ -653,3 +661,32 @@ async def test_interceptors_see_the_ack_for_a_2xx_at_both_outgoing_points() -> N
         await call.hangup()
     assert seen[HookPoint.TU_OUT] == ["INVITE", "ACK", "BYE"]
     assert seen[HookPoint.WIRE_OUT][:3] == ["INVITE", "ACK", "BYE"]
+
+
+async def test_a_hold_offer_is_answered_recvonly_and_a_resume_sendrecv() -> None:
+    """RFC 3264 §8: the answer to a re-offer mirrors its directions, with
+    the origin version one higher; an unchanged offer gets the same answer."""
+    offer = make_offer("127.0.0.1", [audio_media(4000)], session_id=10, version=1)
+    async with pair() as (alice, bob):
+        incoming = asyncio.ensure_future(expect(bob, IncomingCall))
+        calling = asyncio.ensure_future(alice.call(address(bob, "bob"), offer.serialize()))
+        bob_call = (await asyncio.wait_for(incoming, TIMEOUT)).call
+        first = make_answer(parse_sdp(bob_call.remote_sdp), "127.0.0.1", [audio_media(5000)],
+                            session_id=20, version=1)  # fmt: skip
+        await bob_call.accept(first.serialize())
+        call = await asyncio.wait_for(calling, TIMEOUT)
+
+        held = hold(offer)
+        await asyncio.wait_for(call.update(held.serialize()), TIMEOUT)
+        answer = parse_sdp(call.remote_sdp)
+        assert answer.direction_of(answer.media[0]) == "recvonly"
+        assert (answer.origin.session_id, answer.origin.version) == (20, 2)
+
+        await asyncio.wait_for(call.update(held.serialize()), TIMEOUT)  # the same again
+        assert parse_sdp(call.remote_sdp) == answer
+
+        await asyncio.wait_for(call.update(resume(held).serialize()), TIMEOUT)
+        back = parse_sdp(call.remote_sdp)
+        assert back.direction_of(back.media[0]) == "sendrecv" and back.origin.version == 3
+        assert back.media[0].port == 5000 and back.media[0].formats == first.media[0].formats
+        await call.hangup()

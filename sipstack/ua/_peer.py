@@ -9,6 +9,7 @@ import logging
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -43,6 +44,7 @@ from ..presence import (
     decode_iscomposing,
     encode_iscomposing,
 )
+from ..sdp import SDPError, make_answer, parse_sdp
 from ..storage import CallRecord, HistoryEntry, SQLiteStore, open_store
 from ..transaction import DEFAULT_TIMERS, TimerConfig
 from ..transport import Destination, destination_for_request, host_for_via
@@ -928,6 +930,8 @@ class Peer:
             return
         if request.body:
             call.remote_sdp = request.body
+            if call.local_sdp:
+                call.local_sdp = reanswer(call.local_sdp, request.body)
         incoming.respond(
             200,
             headers=[("Contact", self._contact_for(incoming.flow.transport))],
@@ -1041,3 +1045,31 @@ def _granted(response: Response, contact: str, asked: int) -> int:
     if value is not None and value.strip().isdigit():
         return int(value)
     return asked
+
+
+def reanswer(previous: bytes, offer: bytes) -> bytes:
+    """Our answer to a new ``offer`` in a session we answered with
+    ``previous`` (RFC 3264 §8): the same streams and formats, each direction
+    the offer's mirrored (hold offers sendonly: we answer recvonly; a resume
+    gets sendrecv back), the origin version one higher when anything
+    changed and ``previous`` itself when nothing did.  Unparseable SDP on
+    either side: ``previous`` unchanged, as before any of this."""
+    try:
+        prev, new_offer = parse_sdp(previous), parse_sdp(offer)
+    except SDPError:
+        return previous
+    address = prev.connection.address if prev.connection else prev.origin.address
+    # What we are able to do, not what we last agreed to: a stream answered
+    # recvonly during a hold must be able to go back to sendrecv.
+    ours = [m.with_direction("sendrecv") for m in prev.media]
+    origin = prev.origin
+    try:
+        answer = make_answer(
+            new_offer, address, ours, username=origin.username,
+            session_id=origin.session_id, version=origin.version,
+        )  # fmt: skip
+    except (SDPError, SIPUsageError):
+        return previous
+    if answer.media == prev.media and answer.connection == prev.connection:
+        return previous
+    return replace(answer, origin=replace(answer.origin, version=origin.version + 1)).serialize()
