@@ -196,6 +196,10 @@ class Peer:
                     path,
                     text_path=path.with_suffix(".log"),
                     enabled=lambda: self.policy.effective(Feature.CLIENT_LOG),
+                    # Formatting and writing run in a writer process (started
+                    # with the first record): the log stays within a tenth
+                    # of the endpoint's cost.
+                    offload=True,
                 )
             )
         # PUBLISH and watcher-info go to a server only when there is one.
