@@ -136,10 +136,12 @@ class ClientLog(Interceptor):
         # details as one slice of ``info``.  (Serialising instead would cost
         # a full rebuild for every request received: its Via was stamped.)
         lines = h._lines
-        if not CREDENTIAL_KEYS.isdisjoint(h._present):
+        present = h._present
+        if "authorization" in present or "proxy-authorization" in present:
             lines = masked_lines(lines, h._keys)
         batch = self._batch
-        batch.append((info[1:7], message.start_line, CRLF.join(lines), len(message.body)))
+        # (The private accessors: the public ones are one call more each.)
+        batch.append((info[1:7], message._start_line(), CRLF.join(lines), len(message._body)))
         if not 1 < len(batch) < _BATCH:
             self._batch_edge()
         return None
