@@ -150,3 +150,25 @@ async def test_access_levels_set_from_the_command_line(tmp_path: Path) -> None:
         await bob.presence.watch("sip:alice@localhost")
         seen = (await expect(bob, PresenceChanged)).presence
         assert seen.mobile_phone == "+1 555 0101"  # Team sees the mobile number
+
+
+async def test_a_level_set_from_the_command_line_reaches_a_running_server(tmp_path: Path) -> None:
+    """``sipstack access set`` while the server runs: current subscriptions
+    get what the new level allows without a restart."""
+    async with (
+        server(tmp_path, USERS) as srv,
+        user("alice", srv) as alice,
+        user("bob", srv) as bob,
+    ):
+        await alice.presence.publish(rich())
+        await bob.presence.watch("sip:alice@localhost")
+        seen = (await expect(bob, PresenceChanged)).presence
+        assert seen.mobile_phone is None and seen.note  # company: no mobile number
+        done = sipstack("access", "set", "alice", "bob", "team", "--data-dir", str(srv.data_dir))
+        assert done.returncode == 0, done.stderr
+        seen = (await expect(bob, PresenceChanged)).presence
+        assert seen.mobile_phone == "+1 555 0101"
+        done = sipstack("access", "set", "alice", "bob", "blocked", "--data-dir", str(srv.data_dir))
+        assert done.returncode == 0, done.stderr
+        seen = (await expect(bob, PresenceChanged)).presence
+        assert seen.availability is Availability.OFFLINE and not seen.note

@@ -24,6 +24,7 @@ of every local user.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import secrets
@@ -55,6 +56,9 @@ log = logging.getLogger("sipstack.server")
 
 # Publications one user may hold (devices); more is refused.
 MAX_PUBLICATIONS = 16
+# How often a running server looks for access levels stored by another
+# process (seconds).
+ACCESS_POLL = 1.0
 #: The event packages the presence server notifies.
 PACKAGES = ("presence", "presence.winfo")
 #: How far a stored CSeq ceiling is raised at a time (see CSeqLeases).
@@ -254,6 +258,7 @@ class PresenceServer:
         )
         self._resumed: list[DialogKey] = []
         self._closed = False
+        self._access_poll: asyncio.Future[None] | None = None
 
     def _default_level(self, resource: str, watcher: str) -> AccessLevel:
         owner = resource.rsplit("@", 1)[-1]
@@ -306,6 +311,35 @@ class PresenceServer:
         now = self.clock()
         keys, self._resumed = self._resumed, []
         self._send([self.service.current(k, now) for k in keys if k in self.service])
+        if self._access_poll is None:
+            self._access_poll = asyncio.ensure_future(self._poll_access())
+
+    async def _poll_access(self) -> None:
+        """Apply levels another process stored (``sipstack access set`` while
+        the server runs) within ``ACCESS_POLL`` seconds, as an in-band change
+        would be: current subscriptions see the new level at once."""
+        seen = await self.store.access.version()
+        while not self._closed:
+            await asyncio.sleep(ACCESS_POLL)
+            try:
+                version = await self.store.access.version()
+                if version == seen:
+                    continue
+                seen = version
+                stored = await self.store.access.load()
+            except Exception:
+                log.exception("cannot read the stored access levels")
+                continue
+            now = self.clock()
+            levels = self.service.levels
+            for (owner, watcher), value in stored.items():
+                if levels.get((owner, watcher)) != value:
+                    self._send(self.service.set_level(owner, watcher, AccessLevel(value), now))
+            for owner, watcher in [k for k in levels if k not in stored]:
+                # Removed: back to the default, then no entry at all.
+                default = self._default_level(owner, watcher)
+                self._send(self.service.set_level(owner, watcher, default, now))
+                del levels[(owner, watcher)]
 
     def owns(self, request: Request) -> bool:
         """Whether an in-dialog request belongs to one of our subscriptions."""
@@ -586,6 +620,11 @@ class PresenceServer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._access_poll is not None:
+            self._access_poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._access_poll
+            self._access_poll = None
         await self.drain()
 
     async def drain(self) -> None:

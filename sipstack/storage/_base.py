@@ -313,6 +313,12 @@ class Access(Protocol):
         """Give ``watcher`` ``level`` for ``owner``'s presence."""
         ...
 
+    async def version(self) -> int:
+        """A number that changes when another process (the command line)
+        has changed the stored levels since the last call: a running server
+        polls it and reloads.  It may also change for other data."""
+        ...
+
 
 class Archive(Protocol):
     """The server archive (written only when the administrator turned

@@ -365,6 +365,13 @@ class _Access:
 
         await self._store._run(q)
 
+    async def version(self) -> int:
+        # Changes with every commit by another connection to the file,
+        # never with this connection's own.
+        return await self._store._run(
+            lambda db: int(db.execute("PRAGMA data_version").fetchone()[0])
+        )
+
 
 class _Archive:
     """Appends are committed in groups: records that arrive while a commit
