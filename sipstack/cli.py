@@ -173,7 +173,8 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         cfg.domains = list(args.domains)
     if getattr(args, "listen", None):
         cfg.listen = [parse_hostport(x) for x in args.listen]
-    if getattr(args, "archive", False):
+    # Mandatory archiving is archiving: the one flag implies the other.
+    if getattr(args, "archive", False) or getattr(args, "archive_mandatory", False):
         from .policy import Feature
 
         # The administrator's switch: on, and no user can turn it off.
@@ -477,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     ps.add_argument(
         "--archive-mandatory", action="store_true",
-        help="refuse (503) a MESSAGE that cannot be archived",
+        help="archive, and refuse (503) a MESSAGE that cannot be archived (implies --archive)",
     )  # fmt: skip
     ps.set_defaults(func=_cmd_server)
     pu = sub.add_parser("users", help="manage the server's accounts")

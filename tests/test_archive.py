@@ -180,3 +180,20 @@ async def _drain(peer: Peer) -> list[object]:
             out.append(await peer.next_event(0.3))
         except TimeoutError:
             return out
+
+
+def test_mandatory_archiving_turns_archiving_on(tmp_path: Path) -> None:
+    """Mandatory archiving without the archive switch is not silently off:
+    from the command line and from the configuration file alike."""
+    from sipstack.cli import _server_config, build_parser
+    from sipstack.policy import Feature
+    from sipstack.server import load_config
+
+    args = build_parser().parse_args(["server", "--archive-mandatory", "--data-dir", str(tmp_path)])
+    cfg = _server_config(args)
+    assert cfg.archive_mandatory and cfg.policy.effective(Feature.ARCHIVE)
+    assert cfg.policy.explain(Feature.ARCHIVE) == "administrator (locked)"
+    path = tmp_path / "server.toml"
+    path.write_text("[archive]\nmandatory = true\n", encoding="utf-8")
+    cfg = load_config(path)
+    assert cfg.archive_mandatory and cfg.policy.effective(Feature.ARCHIVE)

@@ -107,6 +107,9 @@ def load_config(path: Path, config: ServerConfig | None = None) -> ServerConfig:
     if "features" in pol:
         cfg.policy = from_mapping(pol["features"])
     cfg.archive_mandatory = bool(data.get("archive", {}).get("mandatory", cfg.archive_mandatory))
+    if cfg.archive_mandatory:
+        # Mandatory archiving is archiving, whatever [policy.features] says.
+        cfg.policy.set_admin(Feature.ARCHIVE, True, locked=True)
     return cfg
 
 
