@@ -322,3 +322,28 @@ async def test_a_dead_writer_process_loses_nothing_after_it(tmp_path: Path) -> N
     log.close()
     assert log.writer_pid is None
     assert len(lines(tmp_path / "sip.jsonl")) == 6
+
+
+@settings(max_examples=5, deadline=None)
+@given(bodies=st.lists(st.binary(min_size=16, max_size=600), min_size=1, max_size=20))
+def test_the_writer_process_never_writes_a_body(bodies: list[bytes]) -> None:
+    """The same property through the writer process: random bodies (too
+    random to share 9 bytes with the headers) never reach either file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sip.jsonl"
+        log = ClientLog(path, text_path=Path(tmp) / "sip.log", offload=True)
+        for i, body in enumerate(bodies):
+            req = make_request(
+                "MESSAGE", "sip:bob@example.com", from_addr="<sip:alice@example.com>;tag=t",
+                to_addr="<sip:bob@example.com>", body=body, content_type="application/octet-stream",
+                via=f"SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKw{i}", call_id=f"w{i}",
+            )  # fmt: skip
+            log.on_message(parse(bytes(req)), _info())
+        log.close()
+        written = path.read_bytes() + (Path(tmp) / "sip.log").read_bytes()
+        decoded = "\n".join(json.dumps(json.loads(x)) for x in path.read_text().splitlines())
+        assert len(path.read_text().splitlines()) == len(bodies)
+    for body in bodies:
+        for i in range(len(body) - 8):
+            window = body[i : i + 9]
+            assert window not in written and window not in decoded.encode(), "a body leaked"
