@@ -16,8 +16,9 @@ TOKEN = re.compile(rf"[{TOKEN_CHARS}]+")
 # word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" /
 #        "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}" )
 # Call-ID = word [ "@" word ]
+# (possessive: "@" ends a word and is not in it, so nothing is given back)
 CALL_ID = re.compile(
-    r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+)?"
+    r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]++(?:@[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]++)?+"
 )
 
 # Controls that may never appear in the header section (HT, CR and LF are

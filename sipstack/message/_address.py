@@ -9,12 +9,11 @@ from ..errors import SIPParseError, SIPUsageError
 from . import _abnf
 from ._headers import check_text
 from ._lex import EMPTY_PARAMS, Params, _ro, parse_params, quote, quoted_end, unquote
-from ._uri import _HOSTPORT_PARAMS, _USERINFO, URI, parse_uri, sip_uri_from_match
+from ._uri import URI, SipURI, _is_ipv6_ref, parse_uri
 
 __all__ = ["Address", "parse_address"]
 
 _NO_CONTROLS = {c: None for c in (*range(0x0A), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
-_DISPLAY_WORDS = re.compile(rf"[{_abnf.TOKEN_CHARS}]+(?:[ \t]+[{_abnf.TOKEN_CHARS}]+)*")
 
 
 class Address:
@@ -25,8 +24,11 @@ class Address:
     URI's own parameters.
     """
 
-    __slots__ = ("_display_name", "_params", "_raw", "_uri")
+    __slots__ = ("_display_name", "_params", "_raw", "_tag", "_uri")
     _raw: str | None
+    # The tag when the pattern of parse_address saw it as the first header
+    # parameter, else None (then it is looked up in the parameters).
+    _tag: str | None
 
     uri: URI = _ro("_uri", "The URI.")
     display_name: str | None = _ro("_display_name", "The display name, unquoted.")
@@ -43,11 +45,13 @@ class Address:
         if not isinstance(params, Params):
             raise SIPUsageError("params must be a Params")
         self._uri, self._display_name, self._params, self._raw = uri, display_name, params, None
+        self._tag = None
 
     @classmethod
     def _parsed(cls, uri: URI, display_name: str | None, params: Params, raw: str) -> Address:
         self = object.__new__(cls)
         self._uri, self._display_name, self._params, self._raw = uri, display_name, params, raw
+        self._tag = None
         return self
 
     def __repr__(self) -> str:
@@ -56,7 +60,8 @@ class Address:
     @property
     def tag(self) -> str | None:
         """The ``tag`` parameter (From/To)."""
-        return self.params.get("tag")
+        tag = self._tag
+        return tag if tag is not None else self._params.get("tag")
 
     @property
     def expires(self) -> int | None:
@@ -110,33 +115,98 @@ class Address:
         return hash((self.uri, self.params))
 
 
-# The usual shape, [display-name] <sip-uri> *(;param) with plain values, in
-# one linear pattern; anything else takes the general path below.
+# The usual shapes in one linear pattern each: [display-name] <sip-uri>
+# and a bare sip-uri (addr-spec), followed by header parameters written
+# without spaces.  The URI has no password, no headers and no %-escapes, so
+# the groups are the parts as they are; the pattern leaves only the host's
+# dots and the port's range to check.  Anything else takes the general path
+# (_parse_address), which gives the same result for what the patterns take.
+# The quantifiers are possessive: every class stops at a character that
+# nothing after it can match, so giving back could never find another match,
+# and not keeping the means to give back makes the match cheaper.
 _T = _abnf.TOKEN_CHARS
-_DISPLAY = rf'(?:"([^"\\\x00-\x1f\x7f]*)"[ \t]*|([{_T}]+(?:[ \t]+[{_T}]+)*)[ \t]*)?'
-_URI_HEADERS = r"(?:\?([^>]*))?"
-_HEADER_PARAMS = rf"((?:[ \t]*;[ \t]*[{_T}]+(?:[ \t]*=[ \t]*[{_T}:\[\]]+)?)*)[ \t]*"
+_DISPLAY = rf'(?:"([^"\\\x00-\x1f\x7f]*+)"[ \t]*+|([{_T}]++(?:[ \t]++[{_T}]++)*+)[ \t]*+)?'
+_DISPLAY_WORDS = re.compile(rf"[{_T}]+(?:[ \t]+[{_T}]+)*")
+_HOST = r"(\[[0-9A-Fa-f:.]++\]|[A-Za-z0-9_\-.]++)(?::([0-9]{1,5}+))?+"
+_URI_PARAMS = r"((?:;[A-Za-z0-9\-_.!~*'()\[\]/:&+$]++(?:=[A-Za-z0-9\-_.!~*'()\[\]/:&+$]++)?+)*+)"
+# A tag written first (as nearly every From and To has it) is a group of its own.
+_HEADER_PARAMS = rf"((?:;tag=([{_T}:\[\]]++))?+(?:;[{_T}]++(?:=[{_T}:\[\]]++)?+)*+)"
 _NAME_ADDR = re.compile(
-    _DISPLAY + r"<((sips?):" + _USERINFO + _HOSTPORT_PARAMS + _URI_HEADERS + ")>" + _HEADER_PARAMS
+    _DISPLAY
+    + r"<((sips?):([A-Za-z0-9\-_.!~*'()&=+$,;?/]++)@"
+    + _HOST
+    + _URI_PARAMS
+    + ")>"
+    + _HEADER_PARAMS
 )
 _NAME_ADDR_NO_USER = re.compile(
-    _DISPLAY + r"<((sips?):()()" + _HOSTPORT_PARAMS + _URI_HEADERS + ")>" + _HEADER_PARAMS
+    _DISPLAY + r"<((sips?):()" + _HOST + _URI_PARAMS + ")>" + _HEADER_PARAMS
 )
+# addr-spec: the URI ends at the first ";" (RFC 3261 §20.10), so it has no
+# parameters, and a user part with ";", "?" or "," is left to the general path.
+_ADDR_SPEC = re.compile(r"((sips?):([A-Za-z0-9\-_.!~*'()&=+$/]++)@" + _HOST + ")" + _HEADER_PARAMS)
+_ADDR_SPEC_NO_USER = re.compile(r"((sips?):()" + _HOST + ")" + _HEADER_PARAMS)
+
+_new = object.__new__
 
 
 def parse_address(text: str, header: str = "address") -> Address:
     """Parse one name-addr or addr-spec with its parameters."""
-    value = raw = text.strip(" \t")
-    m = (_NAME_ADDR if "@" in value else _NAME_ADDR_NO_USER).fullmatch(value)
-    if m is not None:
-        g = m.groups()
-        hp = g[10]
-        return Address._parsed(
-            sip_uri_from_match(g[3], g[4:10], g[2]),
-            g[0] if g[0] is not None else g[1],
-            Params._lazy(hp) if hp else EMPTY_PARAMS,
-            raw,
-        )
+    return stripped_address(text.strip(" \t"), header)
+
+
+def stripped_address(value: str, header: str) -> Address:
+    """:func:`parse_address` of a value without surrounding whitespace (as
+    header values and list elements are once split out of a message)."""
+    if "<" in value:
+        m = (_NAME_ADDR if "@" in value else _NAME_ADDR_NO_USER).fullmatch(value)
+        if m is None:
+            return _parse_address(value, header)
+        quoted, words, uri_text, scheme, user, host, port, uparams, hparams, tag = m.groups()
+        display = quoted if quoted is not None else words
+    else:
+        m = (_ADDR_SPEC if "@" in value else _ADDR_SPEC_NO_USER).fullmatch(value)
+        if m is None:
+            return _parse_address(value, header)
+        uri_text, scheme, user, host, port, hparams, tag = m.groups()
+        uparams = display = None
+    if host[0] == "." or ".." in host or (port is not None and int(port) > 65535):
+        # Raises the general path's error.
+        return _parse_address(value, header)
+    if host[0] == "[" and not _is_ipv6_ref(host):
+        return _parse_address(value, header)
+    uri = _new(SipURI)
+    uri._host = host
+    uri._user = user or None
+    uri._port = None if port is None else int(port)
+    uri._scheme = scheme
+    uri._password = None
+    if uparams:
+        up = uri._params = _new(Params)
+        up._it = None
+        up._text = uparams
+    else:
+        uri._params = EMPTY_PARAMS
+    uri._headers = ()
+    uri._raw = uri_text
+    addr = _new(Address)
+    addr._uri = uri
+    addr._display_name = display
+    if hparams:
+        hp = addr._params = _new(Params)
+        hp._it = None
+        hp._text = hparams
+    else:
+        addr._params = EMPTY_PARAMS
+    addr._raw = value
+    addr._tag = tag
+    return addr
+
+
+def _parse_address(value: str, header: str) -> Address:
+    """The general path of :func:`parse_address`, for ``value`` already
+    stripped: any display name, addr-spec, any URI scheme."""
+    raw = value
     display: str | None = None
     if value[:1] == '"':
         end = quoted_end(value, 0)

@@ -121,6 +121,31 @@ def _value_of(line: str) -> str:
     return value.strip(" \t")
 
 
+def list_elements(values: list[str], parse: Callable[[str], T]) -> tuple[T, ...]:
+    """``parse`` applied to every comma-separated element of ``values`` (the
+    values of the lines of one list-valued header, in order)."""
+    out: list[T] = []
+    for value in values:
+        if "," in value:
+            out += [parse(v) for v in split_commas(value)]
+        elif value:
+            out.append(parse(value))
+    return tuple(out)
+
+
+def joined_elements(values: list[str], parse: Callable[[str], tuple[T, ...]]) -> tuple[T, ...]:
+    """``parse`` applied to each of ``values``, the tuples joined in order."""
+    result: tuple[T, ...] = ()
+    for value in values:
+        result += parse(value)
+    return result
+
+
+def line_elements(values: list[str], parse: Callable[[str], T]) -> tuple[T, ...]:
+    """``parse`` applied to each of ``values``."""
+    return tuple([parse(v) for v in values])
+
+
 class Headers:
     """An ordered multimap of header lines.
 
@@ -205,15 +230,7 @@ class Headers:
 
     def get_all(self, name: str) -> list[str]:
         """The values of every line named ``name``, in order."""
-        key = _KEYS.get(name) or header_key(name)
-        if key not in self._present:
-            return []
-        keys = self._keys
-        lines = self._lines
-        i = keys.index(key)
-        if keys.count(key) == 1:
-            return [_value_of(lines[i])]
-        return [_value_of(lines[j]) for j in range(i, len(keys)) if keys[j] == key]
+        return self._values(_KEYS.get(name) or header_key(name))
 
     def get_list(self, name: str) -> list[str]:
         """The elements of a list-valued header (Via, Contact, Route, Allow …)
@@ -271,28 +288,48 @@ class Headers:
         cache[key] = result
         return result
 
+    def _typed(self, key: str, parse: Callable[[str], T]) -> T | None:
+        # typed() for a lookup key, on a cache miss.
+        if key in self._present:
+            # Every line holds a colon: parsing and the writers make sure.
+            line = self._lines[self._keys.index(key)]
+            result: T | None = parse(line.partition(":")[2].strip(" \t"))
+        else:
+            result = None
+        self._cache[key] = result
+        return result
+
+    def _values(self, key: str) -> list[str]:
+        # get_all() for a lookup key.
+        if key not in self._present:
+            return []
+        keys = self._keys
+        lines = self._lines
+        i = keys.index(key)
+        # Every line holds a colon: parsing and the writers make sure.
+        first = lines[i].partition(":")[2].strip(" \t")
+        if len(keys) == len(self._present):
+            # No name appears twice (the usual message): nothing to count.
+            return [first]
+        out = [first]
+        for _ in range(keys.count(key) - 1):
+            i = keys.index(key, i + 1)
+            out.append(lines[i].partition(":")[2].strip(" \t"))
+        return out
+
     def typed_list(self, name: str, parse: Callable[[str], T]) -> tuple[T, ...]:
         """``parse`` applied to every element of list-valued ``name``, cached
         until the headers change."""
         key = _KEYS.get(name) or header_key(name)
         ckey = "*" + key
-        cache = self._cache
-        hit = cache.get(ckey)
+        hit = self._cache.get(ckey)
         if hit is not None:
             return hit  # type: ignore[return-value]
-        out: list[T] = []
-        if key in self._present:
-            keys = self._keys
-            lines = self._lines
-            i = -1
-            for _ in range(keys.count(key)):
-                i = keys.index(key, i + 1)
-                value = _value_of(lines[i])
-                if "," in value:
-                    out += [parse(v) for v in split_commas(value)]
-                elif value:
-                    out.append(parse(value))
-        result = cache[ckey] = tuple(out)
+        return self._typed_list(key, ckey, parse)
+
+    def _typed_list(self, key: str, ckey: str, parse: Callable[[str], T]) -> tuple[T, ...]:
+        # typed_list for a lookup key and its cache key, on a cache miss.
+        result = self._cache[ckey] = list_elements(self._values(key), parse)
         return result
 
     def typed_joined(self, name: str, parse: Callable[[str], tuple[T, ...]]) -> tuple[T, ...]:
@@ -301,25 +338,35 @@ class Headers:
         (for token lists, parsed a line at a time)."""
         key = _KEYS.get(name) or header_key(name)
         ckey = "*" + key
-        cache = self._cache
-        hit = cache.get(ckey)
+        hit = self._cache.get(ckey)
         if hit is not None:
             return hit  # type: ignore[return-value]
-        result: tuple[T, ...] = ()
-        for value in self.get_all(key):
-            result += parse(value)
-        cache[ckey] = result
+        return self._typed_joined(key, ckey, parse)
+
+    def _typed_joined(
+        self, key: str, ckey: str, parse: Callable[[str], tuple[T, ...]]
+    ) -> tuple[T, ...]:
+        # typed_joined for a lookup key and its cache key, on a cache miss.
+        result = self._cache[ckey] = joined_elements(self._values(key), parse)
         return result
 
     def typed_lines(self, name: str, parse: Callable[[str], T]) -> tuple[T, ...]:
         """``parse`` applied to the value of every line of ``name`` (for
         headers whose values contain commas of their own, such as
         WWW-Authenticate), cached until the headers change."""
-        ckey = "#" + (_KEYS.get(name) or header_key(name))
+        key = _KEYS.get(name) or header_key(name)
+        ckey = "#" + key
         cache = self._cache
         if ckey in cache:
             return cache[ckey]  # type: ignore[return-value]
-        result = cache[ckey] = tuple(parse(v) for v in self.get_all(name))
+        return self._typed_lines(key, ckey, parse)
+
+    def _typed_lines(self, key: str, ckey: str, parse: Callable[[str], T]) -> tuple[T, ...]:
+        # typed_lines for a lookup key and its cache key, on a cache miss.
+        result: tuple[T, ...] = ()
+        if key in self._present:
+            result = line_elements(self._values(key), parse)
+        self._cache[ckey] = result
         return result
 
     # -- writing ------------------------------------------------------------

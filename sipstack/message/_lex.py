@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 from urllib.parse import unquote as _pct_decode
@@ -140,6 +141,35 @@ def _split_semis(text: str) -> list[str]:
     return out
 
 
+def plain_find(text: str, low: str) -> tuple[str, str | None] | None:
+    """The first parameter named ``low`` (lower case) in ``text``, as
+    :meth:`Params._find` would find it, without splitting ``text``.
+
+    ``text`` must be ``;name[=value]`` parameters already validated, with no
+    whitespace, no quotes and no ``%`` (which could hide a name behind an
+    escape), and ASCII (so lowering keeps every index).  Then every ``;``
+    starts a parameter and names hold no ``=``: a ``;low`` followed by
+    ``=``, ``;`` or the end is exactly such a parameter.
+    """
+    if not low or ";" in low or "=" in low:
+        # Not a name a parameter can have; a search could match across parameters.
+        return None
+    ltext = text.lower()
+    key = ";" + low
+    n = len(key)
+    i = ltext.find(key)
+    while i >= 0:
+        j = i + n
+        c = ltext[j : j + 1]
+        if c == "=":
+            k = text.find(";", j)
+            return text[i + 1 : j], text[j + 1 :] if k < 0 else text[j + 1 : k]
+        if c == ";" or not c:
+            return text[i + 1 : j], None
+        i = ltext.find(key, j)
+    return None
+
+
 class Params:
     """An immutable, ordered set of ``;name=value`` parameters.
 
@@ -152,8 +182,9 @@ class Params:
     __slots__ = ("_it", "_text")
 
     # Parsed parameters keep their text, already validated, and split it
-    # only when a parameter is first read (_all): validating a message needs
-    # no split at all.
+    # only when they are listed (_all): validating a message needs no split
+    # at all, and looking up one parameter in plain text (no spaces or
+    # escapes) is a search in the text (plain_find).
     _it: tuple[tuple[str, str | None], ...] | None
     _text: str
 
@@ -188,11 +219,22 @@ class Params:
     def _all(self) -> tuple[tuple[str, str | None], ...]:
         it = self._it
         if it is None:
-            items: list[tuple[str, str | None]] = []
-            for part in self._text.split(";")[1:]:
-                name, eq, val = part.partition("=")
-                items.append((name.strip(" \t"), val.strip(" \t") if eq else None))
-            it = self._it = tuple(items)
+            text = self._text
+            if " " in text or "\t" in text:
+                items: list[tuple[str, str | None]] = []
+                for part in text.split(";")[1:]:
+                    name, eq, val = part.partition("=")
+                    items.append((name.strip(" \t"), val.strip(" \t") if eq else None))
+                it = tuple(items)
+            else:
+                # Nothing to strip: the splitting runs in C.
+                it = tuple(
+                    [
+                        (name, val if eq else None)
+                        for name, eq, val in map(str.partition, text.split(";")[1:], repeat("="))
+                    ]
+                )
+            self._it = it
         return it
 
     def _find(self, name: str) -> tuple[str, str | None] | None:
@@ -200,6 +242,9 @@ class Params:
         low = name.lower()
         items = self._it
         if items is None:
+            text = self._text
+            if " " not in text and "\t" not in text and "%" not in text and text.isascii():
+                return plain_find(text, low)
             items = self._all()
         for item in items:
             n = item[0]

@@ -31,8 +31,15 @@ from ..errors import (
     VersionNotSupported,
 )
 from . import _abnf
-from ._address import Address, parse_address
-from ._headers import _KEYS, Headers, _value_of, canonical_name, check_text, header_key
+from ._address import Address, stripped_address
+from ._headers import (
+    _KEYS,
+    Headers,
+    _value_of,
+    canonical_name,
+    check_text,
+    header_key,
+)
 from ._lex import quoted_end, split_commas
 from ._limits import DEFAULT_LIMITS, Limits
 from ._uri import URI, SipURI, parse_uri
@@ -56,6 +63,7 @@ from ._values import (
     parse_token,
     parse_uint,
     parse_via_lazy,
+    stripped_via,
 )
 
 if TYPE_CHECKING:
@@ -89,6 +97,7 @@ REASON_PHRASES: dict[int, str] = {
 }  # fmt: skip
 
 _MISS = object()
+_new = object.__new__
 # Header parameters after a name-addr's '>' that are exactly one tag, as
 # nearly every From is written.
 _TAG_ONLY = re.compile(r"[ \t]*;[ \t]*[Tt][Aa][Gg][ \t]*=[ \t]*([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*")
@@ -97,6 +106,9 @@ _MANDATORY_NAMES = {"via": "Via", "from": "From", "to": "To", "call-id": "Call-I
 
 
 def _first_via(value: str) -> Via:
+    if "," not in value and '"' not in value:
+        # One element: split_commas would give it back as it is.
+        return stripped_via(value)
     if '"' in value or "<" in value:
         parts = split_commas(value)
         return parse_via_lazy(parts[0] if parts else "")
@@ -106,27 +118,47 @@ def _first_via(value: str) -> Via:
 def _contact(value: str) -> Address:
     if value == "*":
         raise HeaderError("Contact", "'*' mixed with other contacts")
-    return parse_address(value, "Contact")
+    return stripped_address(value, "Contact")
+
+
+def _contact_elements(values: list[str]) -> tuple[Address, ...] | None:
+    """The Contact elements of ``values`` (the values of the Contact lines),
+    None for ``Contact: *``.  Cached only when parsed: with a "*" element
+    there is nothing to cache, and contact_is_star answers."""
+    if len(values) == 1 and "," not in values[0] and '"' not in values[0]:
+        # One line, one element (as split_commas would give it).
+        value = values[0]
+        if value == "*":
+            return None
+        return (stripped_address(value, "Contact"),) if value else ()
+    elements: list[str] = []
+    for v in values:
+        elements += split_commas(v)
+    if "*" in elements:
+        if len(elements) != 1:
+            raise HeaderError("Contact", "'*' mixed with other contacts")
+        return None
+    return tuple([_contact(v) for v in elements])
 
 
 def _route(value: str) -> Address:
-    return parse_address(value, "Route")
+    return stripped_address(value, "Route")
 
 
 def _record_route(value: str) -> Address:
-    return parse_address(value, "Record-Route")
+    return stripped_address(value, "Record-Route")
 
 
 def _from(value: str) -> Address:
-    return parse_address(value, "From")
+    return stripped_address(value, "From")
 
 
 def _to(value: str) -> Address:
-    return parse_address(value, "To")
+    return stripped_address(value, "To")
 
 
 def _refer_to(value: str) -> Address:
-    return parse_address(value, "Refer-To")
+    return stripped_address(value, "Refer-To")
 
 
 def _max_forwards(value: str) -> int:
@@ -136,8 +168,8 @@ def _max_forwards(value: str) -> int:
 def _expires(value: str) -> int:
     # RFC 3261 §20.19: larger values than 2**32-1 are treated as 2**32-1.
     v = value.strip(" \t")
-    if v.isascii() and v.isdigit() and (len(v) > 10 or int(v) > 2**32 - 1):
-        return 2**32 - 1
+    if v.isdigit() and v.isascii():
+        return 2**32 - 1 if len(v) > 10 else min(int(v), 2**32 - 1)
     return parse_uint(v, "Expires", 2**32 - 1)
 
 
@@ -155,9 +187,31 @@ _TOKEN_LIST = re.compile(
 )
 
 
+# Tokens and commas, as one flat class (a cheap scan); _tokens checks the
+# commas' places.
+_TOKENS_AND_COMMAS = re.compile(rf"[{_abnf.TOKEN_CHARS},]++")
+
+
 def _tokens(value: str) -> tuple[str, ...]:
     """The tokens of one line of a token-list header (Allow, Supported …);
     an empty line has none."""
+    tight = value.replace(", ", ",")
+    if (
+        " " not in tight
+        and "\t" not in tight
+        and _TOKENS_AND_COMMAS.fullmatch(tight)
+        and ",," not in tight
+        and tight[0] != ","
+        and tight[-1] != ","
+    ):
+        # "a, b,c": tokens joined by commas, each maybe followed by one
+        # space.  The general path below gives the same tokens.
+        return tuple(tight.split(","))
+    return _tokens_general(value)
+
+
+def _tokens_general(value: str) -> tuple[str, ...]:
+    # The general path of _tokens: any spaces and tabs, empty elements.
     if _TOKEN_LIST.fullmatch(value):
         return tuple(t.strip(" \t") for t in value.split(","))
     if not value.strip(" \t"):
@@ -189,7 +243,7 @@ _TYPED: dict[str, tuple[str, Callable[[str], object]]] = {
     "cseq": ("one", parse_cseq),
     "from": ("one", _from),
     "to": ("one", _to),
-    "via": ("list", parse_via_lazy),
+    "via": ("list", stripped_via),
     "route": ("list", _route),
     "record-route": ("list", _record_route),
     "refer-to": ("one", _refer_to),
@@ -213,7 +267,14 @@ _TYPED: dict[str, tuple[str, Callable[[str], object]]] = {
     "retry-after": ("one", parse_retry_after),
     "date": ("one", parse_date),
 }
-_TYPED_KEYS = frozenset(_TYPED)
+_TYPED_KEYS = frozenset((*_TYPED, "contact"))
+# kind, the key of the parsed value in Headers._cache, parser.
+_TYPED_SPEC: dict[str, tuple[str, str, Callable[[str], object]]] = {
+    key: (kind, {"one": "", "list": "*", "tokens": "*", "lines": "#"}[kind] + key, parser)
+    for key, (kind, parser) in _TYPED.items()
+}
+# Contact is a list with a twist ("*"), so it has a kind of its own.
+_TYPED_SPEC["contact"] = ("contact", "*contact", _contact)
 _SINGLE_KEYS = frozenset(k for k, (kind, _) in _TYPED.items() if kind == "one")
 
 
@@ -296,9 +357,12 @@ class Message:
     def _required(self, key: str, parse: Callable[[str], T]) -> T:
         # The slow half of the mandatory views: their cache hit is inline.
         h = self.headers
-        if key not in h._present:
-            raise SIPParseError(f"missing {_MANDATORY_NAMES[key]} header")
-        v = parse(_value_of(h._lines[h._keys.index(key)]))
+        try:
+            i = h._keys.index(key)
+        except ValueError:
+            raise SIPParseError(f"missing {_MANDATORY_NAMES[key]} header") from None
+        # Every line holds a colon: parsing and the writers make sure.
+        v = parse(h._lines[i].partition(":")[2].strip(" \t"))
         h._cache[key] = v
         return v
 
@@ -385,9 +449,10 @@ class Message:
     @property
     def vias(self) -> tuple[Via, ...]:
         """Every Via element, top first."""
-        hit = self.headers._cache.get("*via")
+        h = self.headers
+        hit = h._cache.get("*via")
         if hit is None:
-            return self.headers.typed_list("via", parse_via_lazy)
+            return h._typed_list("via", "*via", stripped_via) if "via" in h._present else ()
         return hit  # type: ignore[return-value]
 
     @property
@@ -403,43 +468,56 @@ class Message:
     @property
     def contacts(self) -> tuple[Address, ...]:
         """Contact elements (empty for ``Contact: *``)."""
-        if self.contact_is_star:
+        h = self.headers
+        hit = h._cache.get("*contact")
+        if hit is not None:
+            return hit  # type: ignore[return-value]
+        if "contact" not in h._present:
             return ()
-        hit = self.headers._cache.get("*contact")
-        if hit is None:
-            return self.headers.typed_list("contact", _contact)
-        return hit  # type: ignore[return-value]
+        result = _contact_elements(h._values("contact"))
+        if result is None:
+            return ()
+        h._cache["*contact"] = result
+        return result
 
     @property
     def routes(self) -> tuple[Address, ...]:
         """Route elements, in order."""
-        hit = self.headers._cache.get("*route")
+        h = self.headers
+        hit = h._cache.get("*route")
         if hit is None:
-            return self.headers.typed_list("route", _route)
+            return h._typed_list("route", "*route", _route) if "route" in h._present else ()
         return hit  # type: ignore[return-value]
 
     @property
     def record_routes(self) -> tuple[Address, ...]:
         """Record-Route elements, in order."""
-        hit = self.headers._cache.get("*record-route")
+        h = self.headers
+        hit = h._cache.get("*record-route")
         if hit is None:
-            return self.headers.typed_list("record-route", _record_route)
+            return (
+                h._typed_list("record-route", "*record-route", _record_route)
+                if "record-route" in h._present
+                else ()
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def refer_to(self) -> Address | None:
         """Refer-To (RFC 3515)."""
-        hit = self.headers._cache.get("refer-to", _MISS)
+        h = self.headers
+        hit = h._cache.get("refer-to", _MISS)
         if hit is _MISS:
-            return self.headers.typed("refer-to", _refer_to)
+            return h._typed("refer-to", _refer_to) if "refer-to" in h._present else None
         return hit  # type: ignore[return-value]
 
     @property
     def max_forwards(self) -> int | None:
         """Max-Forwards (0–255)."""
-        hit = self.headers._cache.get("max-forwards", _MISS)
+        h = self.headers
+        hit = h._cache.get("max-forwards", _MISS)
         if hit is _MISS:
-            return self.headers.typed("max-forwards", _max_forwards)
+            return h._typed("max-forwards", _max_forwards) if "max-forwards" in h._present else None
         return hit  # type: ignore[return-value]
 
     @property
@@ -451,145 +529,203 @@ class Message:
     @property
     def content_type(self) -> ContentType | None:
         """Content-Type."""
-        hit = self.headers._cache.get("content-type", _MISS)
+        h = self.headers
+        hit = h._cache.get("content-type", _MISS)
         if hit is _MISS:
-            return self.headers.typed("content-type", parse_content_type)
+            return (
+                h._typed("content-type", parse_content_type)
+                if "content-type" in h._present
+                else None
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def expires(self) -> int | None:
         """Expires, in seconds."""
-        hit = self.headers._cache.get("expires", _MISS)
+        h = self.headers
+        hit = h._cache.get("expires", _MISS)
         if hit is _MISS:
-            return self.headers.typed("expires", _expires)
+            return h._typed("expires", _expires) if "expires" in h._present else None
         return hit  # type: ignore[return-value]
 
     @property
     def min_expires(self) -> int | None:
         """Min-Expires (in a 423 response)."""
-        hit = self.headers._cache.get("min-expires", _MISS)
+        h = self.headers
+        hit = h._cache.get("min-expires", _MISS)
         if hit is _MISS:
-            return self.headers.typed("min-expires", _expires)
+            return h._typed("min-expires", _expires) if "min-expires" in h._present else None
         return hit  # type: ignore[return-value]
 
     @property
     def event(self) -> Event | None:
         """Event (RFC 6665)."""
-        hit = self.headers._cache.get("event", _MISS)
+        h = self.headers
+        hit = h._cache.get("event", _MISS)
         if hit is _MISS:
-            return self.headers.typed("event", parse_event)
+            return h._typed("event", parse_event) if "event" in h._present else None
         return hit  # type: ignore[return-value]
 
     @property
     def subscription_state(self) -> SubscriptionState | None:
         """Subscription-State (RFC 6665)."""
-        hit = self.headers._cache.get("subscription-state", _MISS)
+        h = self.headers
+        hit = h._cache.get("subscription-state", _MISS)
         if hit is _MISS:
-            return self.headers.typed("subscription-state", parse_subscription_state)
+            return (
+                h._typed("subscription-state", parse_subscription_state)
+                if "subscription-state" in h._present
+                else None
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def allow(self) -> tuple[str, ...]:
         """Allow: the methods the sender supports."""
-        hit = self.headers._cache.get("*allow")
+        h = self.headers
+        hit = h._cache.get("*allow")
         if hit is None:
-            return self.headers.typed_joined("allow", _tokens)
+            return h._typed_joined("allow", "*allow", _tokens) if "allow" in h._present else ()
         return hit  # type: ignore[return-value]
 
     @property
     def supported(self) -> tuple[str, ...]:
         """Supported option tags."""
-        hit = self.headers._cache.get("*supported")
+        h = self.headers
+        hit = h._cache.get("*supported")
         if hit is None:
-            return self.headers.typed_joined("supported", _tokens)
+            return (
+                h._typed_joined("supported", "*supported", _tokens)
+                if "supported" in h._present
+                else ()
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def require(self) -> tuple[str, ...]:
         """Require option tags."""
-        hit = self.headers._cache.get("*require")
+        h = self.headers
+        hit = h._cache.get("*require")
         if hit is None:
-            return self.headers.typed_joined("require", _tokens)
+            return (
+                h._typed_joined("require", "*require", _tokens) if "require" in h._present else ()
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def proxy_require(self) -> tuple[str, ...]:
         """Proxy-Require option tags."""
-        hit = self.headers._cache.get("*proxy-require")
+        h = self.headers
+        hit = h._cache.get("*proxy-require")
         if hit is None:
-            return self.headers.typed_joined("proxy-require", _tokens)
+            return (
+                h._typed_joined("proxy-require", "*proxy-require", _tokens)
+                if "proxy-require" in h._present
+                else ()
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def unsupported(self) -> tuple[str, ...]:
         """Unsupported option tags (in a 420 response)."""
-        hit = self.headers._cache.get("*unsupported")
+        h = self.headers
+        hit = h._cache.get("*unsupported")
         if hit is None:
-            return self.headers.typed_joined("unsupported", _tokens)
+            return (
+                h._typed_joined("unsupported", "*unsupported", _tokens)
+                if "unsupported" in h._present
+                else ()
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def sip_etag(self) -> str | None:
         """SIP-ETag (RFC 3903)."""
-        hit = self.headers._cache.get("sip-etag", _MISS)
+        h = self.headers
+        hit = h._cache.get("sip-etag", _MISS)
         if hit is _MISS:
-            return self.headers.typed("sip-etag", _etag)
+            return h._typed("sip-etag", _etag) if "sip-etag" in h._present else None
         return hit  # type: ignore[return-value]
 
     @property
     def sip_if_match(self) -> str | None:
         """SIP-If-Match (RFC 3903)."""
-        hit = self.headers._cache.get("sip-if-match", _MISS)
+        h = self.headers
+        hit = h._cache.get("sip-if-match", _MISS)
         if hit is _MISS:
-            return self.headers.typed("sip-if-match", _if_match)
+            return h._typed("sip-if-match", _if_match) if "sip-if-match" in h._present else None
         return hit  # type: ignore[return-value]
 
     @property
     def www_authenticate(self) -> tuple[AuthHeader, ...]:
         """WWW-Authenticate challenges, one per header line."""
-        hit = self.headers._cache.get("#www-authenticate")
+        h = self.headers
+        hit = h._cache.get("#www-authenticate")
         if hit is None:
-            return self.headers.typed_lines("www-authenticate", _www_auth)
+            return (
+                h._typed_lines("www-authenticate", "#www-authenticate", _www_auth)
+                if "www-authenticate" in h._present
+                else ()
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def proxy_authenticate(self) -> tuple[AuthHeader, ...]:
         """Proxy-Authenticate challenges, one per header line."""
-        hit = self.headers._cache.get("#proxy-authenticate")
+        h = self.headers
+        hit = h._cache.get("#proxy-authenticate")
         if hit is None:
-            return self.headers.typed_lines("proxy-authenticate", _proxy_auth)
+            return (
+                h._typed_lines("proxy-authenticate", "#proxy-authenticate", _proxy_auth)
+                if "proxy-authenticate" in h._present
+                else ()
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def authorization(self) -> tuple[AuthHeader, ...]:
         """Authorization credentials, one per header line."""
-        hit = self.headers._cache.get("#authorization")
+        h = self.headers
+        hit = h._cache.get("#authorization")
         if hit is None:
-            return self.headers.typed_lines("authorization", _authorization)
+            return (
+                h._typed_lines("authorization", "#authorization", _authorization)
+                if "authorization" in h._present
+                else ()
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def proxy_authorization(self) -> tuple[AuthHeader, ...]:
         """Proxy-Authorization credentials, one per header line."""
-        hit = self.headers._cache.get("#proxy-authorization")
+        h = self.headers
+        hit = h._cache.get("#proxy-authorization")
         if hit is None:
-            return self.headers.typed_lines("proxy-authorization", _proxy_authorization)
+            return (
+                h._typed_lines("proxy-authorization", "#proxy-authorization", _proxy_authorization)
+                if "proxy-authorization" in h._present
+                else ()
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def retry_after(self) -> RetryAfter | None:
         """Retry-After."""
-        hit = self.headers._cache.get("retry-after", _MISS)
+        h = self.headers
+        hit = h._cache.get("retry-after", _MISS)
         if hit is _MISS:
-            return self.headers.typed("retry-after", parse_retry_after)
+            return (
+                h._typed("retry-after", parse_retry_after) if "retry-after" in h._present else None
+            )
         return hit  # type: ignore[return-value]
 
     @property
     def date(self) -> _dt.datetime | None:
         """Date, as an aware UTC datetime."""
-        hit = self.headers._cache.get("date", _MISS)
+        h = self.headers
+        hit = h._cache.get("date", _MISS)
         if hit is _MISS:
-            return self.headers.typed("date", parse_date)
+            return h._typed("date", parse_date) if "date" in h._present else None
         return hit  # type: ignore[return-value]
 
     def validate(self) -> Self:
@@ -598,29 +734,36 @@ class Message:
         A server calls this before acting on a request."""
         h = self.headers
         cache = h._cache
-        present = h._present
         keys = h._keys
         lines = h._lines
+        present = h._present
         for key in present & _TYPED_KEYS:
-            kind, parser = _TYPED[key]
+            kind, ckey, parser = _TYPED_SPEC[key]
+            if ckey in cache:
+                continue
             if kind == "one":
-                if key not in cache:
-                    cache[key] = parser(_value_of(lines[keys.index(key)]))
+                # Every line holds a colon: parsing and the writers make sure.
+                cache[key] = parser(lines[keys.index(key)].partition(":")[2].strip(" \t"))
             elif kind == "list":
-                if "*" + key not in cache:
-                    h.typed_list(key, parser)
+                h._typed_list(key, ckey, parser)
             elif kind == "tokens":
-                if "*" + key not in cache:
-                    h.typed_joined(key, parser)  # type: ignore[arg-type]
-            elif "#" + key not in cache:
-                h.typed_lines(key, parser)
-        if "contact" in present:
-            self.contacts  # noqa: B018
-        for via in self.vias:
-            via.params  # noqa: B018
-        for key in present & _SINGLE_KEYS:
+                h._typed_joined(key, ckey, parser)  # type: ignore[arg-type]
+            elif kind == "lines":
+                h._typed_lines(key, ckey, parser)
+            else:
+                contacts = _contact_elements(h._values(key))
+                if contacts is not None:
+                    cache[ckey] = contacts
+        for via in cache.get("*via", ()):  # type: ignore[attr-defined]
+            # A Via that took the one-pattern path had its parameters
+            # validated by that pattern; the others are checked now.
+            if not via._tight:
+                via.params  # noqa: B018
+        if len(keys) != len(present):
             # RFC 3261 §7.3.1: only comma-list headers may span several lines.
-            if keys.count(key) > 1 and key != "content-length":
+            singles = list(filter(_SINGLE_KEYS.__contains__, keys))
+            if len(singles) != len(set(singles)):
+                key = next(k for k in singles if singles.count(k) > 1)
                 raise SIPParseError(f"{canonical_name(key)} appears more than once")
         return self
 
@@ -805,7 +948,7 @@ def _request_line(line: str, limits: Limits) -> Request:
         scheme = _abnf.SCHEME.match(uri)
         if scheme is None or uri[scheme.end() : scheme.end() + 1] != ":":
             raise SIPParseError(f"Request-URI {uri[:80]!r} has no scheme")
-    req = Request.__new__(Request)
+    req = _new(Request)
     req._method = method
     req._uri_text = uri
     req._uri = None
@@ -822,7 +965,7 @@ def _status_line(line: str) -> Response:
     code = parts[1]
     if len(code) != 3 or not code.isdigit() or not code.isascii() or not "100" <= code <= "699":
         raise SIPParseError(f"bad status code {code[:10]!r}")
-    resp = Response.__new__(Response)
+    resp = _new(Response)
     resp._status = int(code)
     resp._reason = parts[2] if len(parts) == 3 else ""
     return resp
@@ -929,7 +1072,8 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
             f"header line longer than {limits.max_line_length}", reason="Header Line Too Long"
         )
     first = lines[0]
-    if first[:4] == "SIP/" or (first[:4].isascii() and first[:4].upper() == "SIP/"):
+    start4 = first[:4]
+    if start4 == "SIP/" or (start4.upper() == "SIP/" and start4.isascii()):
         msg: Message = _status_line(first)
     else:
         msg = _request_line(first, limits)
@@ -948,9 +1092,15 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
     if "content-length" not in present:
         msg._content_length = None
     else:
-        cl_i = keys.index("content-length")
+        # Content-Length is usually the last line, and the only one.
+        unique = len(keys) == len(present)
+        cl_i = (
+            len(keys) - 1
+            if unique and keys[-1] == "content-length"
+            else keys.index("content-length")
+        )
         cl_text = _value_of(lines[cl_i])
-        if keys.count("content-length") > 1:
+        if not unique and keys.count("content-length") > 1:
             for j in range(cl_i + 1, len(keys)):
                 if keys[j] == "content-length" and _value_of(lines[j]) != cl_text:
                     raise SIPParseError("conflicting Content-Length headers")
@@ -960,7 +1110,7 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
         if cl > limits.max_body_size:
             raise BodyTooLarge(f"Content-Length {cl} exceeds {limits.max_body_size}")
         msg._content_length = cl
-    h = Headers.__new__(Headers)
+    h = _new(Headers)
     h._keys = keys  # type: ignore[assignment]
     h._lines = lines
     h._raws = raws

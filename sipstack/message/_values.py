@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 
 from ..errors import HeaderError, SIPUsageError
 from . import _abnf
-from ._lex import _PARAMS_TIGHT, EMPTY_PARAMS, Params, _ro, parse_params, unquote
+from ._lex import _PARAMS_TIGHT, EMPTY_PARAMS, Params, _ro, parse_params, plain_find, unquote
 from ._uri import _is_ipv6_ref
 
 __all__ = [
@@ -44,6 +45,7 @@ _METHODS = frozenset(
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
 _WEEKDAYS = "Mon Tue Wed Thu Fri Sat Sun".split()
 _MAGIC_COOKIE = "z9hG4bK"
+_new = object.__new__
 
 
 def parse_uint(text: str, header: str, maximum: int = MAX_UINT32) -> int:
@@ -73,23 +75,34 @@ def parse_call_id(text: str) -> str:
     return v
 
 
-# In tight parameter text (see _tight_ptext): an rport parameter, and the
-# received / rport parameters a transport replaces when it stamps a Via.
-_RPORT_NAME = re.compile(r";rport(?:=|;|$)", re.I)
+# In tight parameter text (see _tight_ptext): the received / rport
+# parameters a transport replaces when it stamps a Via.
 _STAMP_PARAMS = re.compile(r";(?:received|rport)(?:=[^;]*)?(?=;|$)", re.I)
 
 
+# The usual Via in one pattern: "SIP/2.0/UDP host[:port]" and plain
+# parameters.  The quantifiers are possessive (they never give back what they
+# took, which spares the engine its backtracking bookkeeping): each class
+# stops at a character that nothing after it can match, so giving back could
+# never have found another match.
 _VIA_FAST = re.compile(
-    r"SIP/2\.0/(UDP|TCP|TLS|SCTP|WS|WSS|TLS-SCTP|DTLS) ([A-Za-z0-9_\-.]+)(?::([0-9]{1,5}))?"
-    r"((?:;[A-Za-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*)"
+    r"SIP/2\.0/(UDP|TCP|TLS|SCTP|WS|WSS|TLS-SCTP|DTLS) ([A-Za-z0-9_\-.]++)(?::([0-9]{1,5}+))?+"
+    # A branch written first (as nearly every Via has it) is a group of its own.
+    r"((?:;branch=([A-Za-z0-9\-.!%*_+`'~:\[\]]++))?+"
+    r"(?:;[A-Za-z0-9\-.!%*_+`'~]++(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]++)?+)*+)"
 )
 
 
 class Via:
     """One Via header element (RFC 3261 §20.42, RFC 3581 rport); immutable."""
 
-    __slots__ = ("_host", "_params", "_port", "_protocol", "_ptext", "_raw", "_tight", "_transport")
+    __slots__ = (
+        "_branch", "_host", "_params", "_port", "_protocol", "_ptext", "_raw", "_tight", "_transport",
+    )  # fmt: skip
     _raw: str | None
+    # The branch when the pattern of parse_via_lazy saw it as the first
+    # parameter, else None (then it is looked up in the parameters).
+    _branch: str | None
     # A parsed Via keeps its parameter text and parses it on first use of
     # .params (the branch alone has a fast path): most readers want only
     # the top Via's branch and sent-by.
@@ -131,6 +144,7 @@ class Via:
         self._host, self._port, self._transport = host, port, transport.upper()
         self._params, self._protocol, self._raw, self._ptext = params, protocol, None, ""
         self._tight = False
+        self._branch = None
 
     @classmethod
     def _parsed(
@@ -140,6 +154,7 @@ class Via:
         self._host, self._port, self._transport = host, port, transport
         self._params, self._ptext, self._protocol, self._raw = None, ptext, protocol, raw
         self._tight = False
+        self._branch = None
         return self
 
     def __repr__(self) -> str:
@@ -148,30 +163,29 @@ class Via:
     @property
     def branch(self) -> str | None:
         """The branch parameter (transaction identifier)."""
-        if self._params is None:
-            text = self._ptext
-            i = text.find(";branch=")
-            if i >= 0 and '"' not in text:
-                j = text.find(";", i + 8)
-                value = text[i + 8 :] if j < 0 else text[i + 8 : j]
-                value = value.rstrip(" \t")
-                if _abnf.TOKEN.fullmatch(value) and text.find(";branch", 0, i) < 0:
-                    return value
+        branch = self._branch
+        if branch is not None:
+            return branch
+        text = self._tight_ptext()
+        if text is not None and "%" not in text:
+            item = plain_find(text, "branch")
+            return None if item is None else item[1]
         return self.params.get("branch")
 
     @property
     def has_magic_cookie(self) -> bool:
         """Whether the branch starts with ``z9hG4bK`` (RFC 3261 §8.1.1.7);
         if not, transactions fall back to RFC 2543 matching."""
-        b = self.params.get("branch")
+        b = self.branch
         return b is not None and b.startswith(_MAGIC_COOKIE)
 
     @property
     def received(self) -> str | None:
         """The ``received`` parameter (§18.2.1)."""
         text = self._tight_ptext()
-        if text is not None and "received" not in text.lower():
-            return None
+        if text is not None and "%" not in text:
+            item = plain_find(text, "received")
+            return None if item is None else item[1]
         return self.params.get("received")
 
     def _tight_ptext(self) -> str | None:
@@ -187,8 +201,8 @@ class Via:
     def rport_requested(self) -> bool:
         """Whether ``rport`` is present, with or without a value (RFC 3581)."""
         text = self._tight_ptext()
-        if text is not None:
-            return _RPORT_NAME.search(text) is not None
+        if text is not None and "%" not in text:
+            return plain_find(text, "rport") is not None
         return "rport" in self.params
 
     @property
@@ -203,8 +217,9 @@ class Via:
     def maddr(self) -> str | None:
         """The ``maddr`` parameter."""
         text = self._tight_ptext()
-        if text is not None and "maddr" not in text.lower():
-            return None
+        if text is not None and "%" not in text:
+            item = plain_find(text, "maddr")
+            return None if item is None else item[1]
         return self.params.get("maddr")
 
     @property
@@ -295,19 +310,34 @@ def parse_via(text: str) -> Via:
 def parse_via_lazy(text: str) -> Via:
     """Parse one via-parm up to its sent-by; the parameters are parsed (and
     any error in them raised) when first read."""
-    value = text.strip(" \t")
+    return stripped_via(text.strip(" \t"))
+
+
+def stripped_via(value: str) -> Via:
+    """:func:`parse_via_lazy` of a value without surrounding whitespace (as
+    header values and list elements are once split out of a message)."""
     m = _VIA_FAST.fullmatch(value)
     if m is not None:
-        # The usual shape, "SIP/2.0/UDP host[:port];plain=params", in one match.
-        transport, host, port_text, ptext = m.groups()
-        if host[0] != "." and ".." not in host:
-            tight_port = None if port_text is None else int(port_text)
-            if tight_port is None or tight_port <= 65535:
-                via = Via._parsed(host, tight_port, transport, ptext, "SIP/2.0", value)
-                via._tight = True
-                return via
+        # The usual shape, "SIP/2.0/UDP host[:port];plain=params", in one
+        # match that validates the parameters too.
+        transport, host, port_text, ptext, branch = m.groups()
+        port = None if port_text is None else int(port_text)
+        if host[0] != "." and ".." not in host and (port is None or port <= 65535):
+            via = _new(Via)
+            via._host = host
+            via._port = port
+            via._transport = transport
+            via._protocol = "SIP/2.0"
+            via._params = None
+            via._ptext = ptext
+            via._raw = value
+            via._tight = True
+            via._branch = branch
+            return via
     if value[:8] == "SIP/2.0/":
-        # The common shape, "SIP/2.0/UDP host[:port][;params]", without the regex.
+        # The same shape with parameters the pattern above does not take
+        # (quoted, spaced): sent-by without the regex, parameters checked
+        # when read.
         sp = value.find(" ", 8)
         transport = value[8:sp]
         if sp > 8 and transport in _TRANSPORTS:
@@ -321,6 +351,12 @@ def parse_via_lazy(text: str) -> Via:
                 if fast_port is None or fast_port <= 65535:
                     rest = "" if semi < 0 else value[semi:]
                     return Via._parsed(host, fast_port, transport, rest, "SIP/2.0", value)
+    return _parse_via(value)
+
+
+def _parse_via(value: str) -> Via:
+    """The general path of :func:`parse_via_lazy`, for ``value`` already
+    stripped: any protocol, spaces around the slashes and the colon, IPv6."""
     m = _abnf.VIA_HEAD.match(value)
     if m is None:
         raise HeaderError("Via", f"{value[:60]!r} is not sent-protocol sent-by")
@@ -369,8 +405,27 @@ class CSeq:
         return hash((self._seq, self._method))
 
 
+# "number METHOD" as nearly everyone writes it, in one possessive match (no
+# class can match the character that ends it).
+_CSEQ_FAST = re.compile(rf"([0-9]{{1,10}}+)[ \t]++([{_abnf.TOKEN_CHARS}]++)")
+
+
 def parse_cseq(text: str) -> CSeq:
     """CSeq = 1*DIGIT LWS Method."""
+    m = _CSEQ_FAST.fullmatch(text)
+    if m is not None:
+        num, method = m.groups()
+        seq = int(num)
+        if seq <= MAX_UINT32:
+            c = _new(CSeq)
+            c._seq = seq
+            c._method = method
+            return c
+    return _parse_cseq(text)
+
+
+def _parse_cseq(text: str) -> CSeq:
+    # The general path of parse_cseq: any whitespace, and the errors.
     parts = text.split()
     if len(parts) != 2:
         raise HeaderError("CSeq", f"{text[:40]!r} is not 'number METHOD'")
@@ -406,8 +461,30 @@ class ContentType:
         return f"{self.type}/{self.subtype}{self.params}"
 
 
+# type/subtype and plain parameters without spaces, in one possessive match.
+_CONTENT_TYPE_FAST = re.compile(
+    rf"([{_abnf.TOKEN_CHARS}]++)/([{_abnf.TOKEN_CHARS}]++)"
+    rf"((?:;[{_abnf.TOKEN_CHARS}]++(?:=[{_abnf.TOKEN_CHARS}:\[\]]++)?+)*+)"
+)
+
+
 def parse_content_type(text: str) -> ContentType:
     """media-type = m-type SLASH m-subtype *(SEMI m-parameter)."""
+    m = _CONTENT_TYPE_FAST.fullmatch(text)
+    if m is not None:
+        mtype, subtype, ptext = m.groups()
+        if ptext:
+            params = _new(Params)
+            params._it = None
+            params._text = ptext
+        else:
+            params = EMPTY_PARAMS
+        return ContentType(mtype, subtype, params)
+    return _parse_content_type(text)
+
+
+def _parse_content_type(text: str) -> ContentType:
+    # The general path of parse_content_type: spaces, quoted values, errors.
     value = text.strip(" \t")
     m = _abnf.MEDIA_TYPE.match(value)
     if m is None:
@@ -589,13 +666,17 @@ class AuthHeader:
 # validated in one match; the quoted-string is written as an unrolled loop so
 # that it runs as tight character-class scans.  Once the whole list matched,
 # _AUTH_PARAM finds exactly its parameters (text inside quotes is consumed
-# with the value it belongs to).
-_AUTH_VALUE = r'("[^"\\]*(?:\\.[^"\\]*)*"|[' + _abnf.TOKEN_CHARS + r"]+)"
-_AUTH_PARAM = re.compile(rf"([{_abnf.TOKEN_CHARS}]+)[ \t]*=[ \t]*" + _AUTH_VALUE)
+# with the value it belongs to).  The quantifiers are possessive: each class
+# stops at a character that nothing after it can match, so giving back could
+# never find another match (the grammar's greedy form is kept by the tests).
+_AUTH_VALUE = r'("[^"\\]*+(?:\\.[^"\\]*+)*+"|[' + _abnf.TOKEN_CHARS + r"]++)"
+_AUTH_PARAM = re.compile(rf"([{_abnf.TOKEN_CHARS}]++)[ \t]*+=[ \t]*+" + _AUTH_VALUE)
 _AUTH_PARAMS = re.compile(
-    rf"[ \t,]*[{_abnf.TOKEN_CHARS}]+[ \t]*=[ \t]*(?:{_AUTH_VALUE[1:-1]})"
-    rf"(?:[ \t]*,[ \t,]*[{_abnf.TOKEN_CHARS}]+[ \t]*=[ \t]*(?:{_AUTH_VALUE[1:-1]}))*[ \t,]*"
+    rf"[ \t,]*+[{_abnf.TOKEN_CHARS}]++[ \t]*+=[ \t]*+(?:{_AUTH_VALUE[1:-1]})"
+    rf"(?:[ \t]*+,[ \t,]*+[{_abnf.TOKEN_CHARS}]++[ \t]*+=[ \t]*+(?:{_AUTH_VALUE[1:-1]}))*+"
+    r"[ \t,]*+"
 )
+_NAME = itemgetter(0)
 
 
 def parse_auth(text: str, header: str) -> AuthHeader:
@@ -612,7 +693,7 @@ def parse_auth(text: str, header: str) -> AuthHeader:
     if not _AUTH_PARAMS.fullmatch(rest):
         raise HeaderError(header, f"bad auth-param list {rest[:60]!r}")
     params = _AUTH_PARAM.findall(rest)
-    if len({name.lower() for name, _ in params}) != len(params):
+    if len(set(map(str.lower, map(_NAME, params)))) != len(params):
         raise HeaderError(header, "a parameter appears twice")
     return AuthHeader(scheme, tuple(params))
 
