@@ -8,8 +8,8 @@ import re
 from ..errors import SIPParseError, SIPUsageError
 from . import _abnf
 from ._headers import check_text
-from ._lex import EMPTY_PARAMS, Params, _ro, parse_params, quote, quoted_end, unquote
-from ._uri import URI, SipURI, _is_ipv6_ref, parse_uri
+from ._lex import EMPTY_PARAMS, Params, _ro, lazy_params, parse_params, quote, quoted_end, unquote
+from ._uri import URI, fast_sip_uri, parse_uri
 
 __all__ = ["Address", "parse_address"]
 
@@ -170,34 +170,13 @@ def stripped_address(value: str, header: str) -> Address:
             return _parse_address(value, header)
         uri_text, scheme, user, host, port, hparams, tag = m.groups()
         uparams = display = None
-    if host[0] == "." or ".." in host or (port is not None and int(port) > 65535):
-        # Raises the general path's error.
-        return _parse_address(value, header)
-    if host[0] == "[" and not _is_ipv6_ref(host):
-        return _parse_address(value, header)
-    uri = _new(SipURI)
-    uri._host = host
-    uri._user = user or None
-    uri._port = None if port is None else int(port)
-    uri._scheme = scheme
-    uri._password = None
-    if uparams:
-        up = uri._params = _new(Params)
-        up._it = None
-        up._text = uparams
-    else:
-        uri._params = EMPTY_PARAMS
-    uri._headers = ()
-    uri._raw = uri_text
+    uri = fast_sip_uri(scheme, user, host, port, uparams, uri_text)
+    if uri is None:
+        return _parse_address(value, header)  # raises the general path's error
     addr = _new(Address)
     addr._uri = uri
     addr._display_name = display
-    if hparams:
-        hp = addr._params = _new(Params)
-        hp._it = None
-        hp._text = hparams
-    else:
-        addr._params = EMPTY_PARAMS
+    addr._params = lazy_params(hparams or "")
     addr._raw = value
     addr._tag = tag
     return addr

@@ -314,6 +314,17 @@ class Params:
 EMPTY_PARAMS = Params._trusted(())
 
 
+def lazy_params(text: str) -> Params:
+    """Params over ``;name=value`` text a fast pattern already matched,
+    split only when first read (:data:`EMPTY_PARAMS` for none)."""
+    if not text:
+        return EMPTY_PARAMS
+    params: Params = object.__new__(Params)
+    params._it = None
+    params._text = text
+    return params
+
+
 def _is_quoted(v: str) -> bool:
     if len(v) < 2 or v[0] != '"':
         return False

@@ -16,7 +16,7 @@ from urllib.parse import unquote as _pct_decode
 
 from ..errors import SIPParseError, SIPUsageError
 from . import _abnf
-from ._lex import EMPTY_PARAMS, Params, _ro
+from ._lex import EMPTY_PARAMS, Params, _ro, lazy_params
 
 __all__ = ["URI", "AbsoluteURI", "SipURI", "TelURI", "parse_uri"]
 
@@ -365,29 +365,37 @@ _SIP_FAST_NO_USER = re.compile(r"()" + _SIP_FAST_HOST)
 _new = object.__new__
 
 
+def fast_sip_uri(
+    scheme: str, user: str | None, host: str, port: str | None, ptext: str | None, raw: str
+) -> SipURI | None:
+    """The SipURI of a fast pattern's match (no password, headers or
+    escapes), or None when the host or port needs the general parser
+    (which then raises its own error)."""
+    if host[0] == "[":
+        if not _is_ipv6_ref(host):
+            return None
+    elif host[0] == "." or ".." in host:
+        return None
+    if port is not None and int(port) > 65535:
+        return None
+    uri = _new(SipURI)
+    uri._host = host
+    uri._user = user or None
+    uri._port = None if port is None else int(port)
+    uri._scheme = scheme
+    uri._password = None
+    uri._params = lazy_params(ptext or "")
+    uri._headers = ()
+    uri._raw = raw
+    return uri
+
+
 def _parse_sip(scheme: str, rest: str, raw: str) -> SipURI:
     m = (_SIP_FAST if "@" in rest else _SIP_FAST_NO_USER).fullmatch(rest)
     if m is not None:
         user, host, port, ptext = m.groups()
-        if host[0] == "[":
-            ok = _is_ipv6_ref(host)
-        else:
-            ok = host[0] != "." and ".." not in host
-        if ok and (port is None or int(port) <= 65535):
-            uri = _new(SipURI)
-            uri._host = host
-            uri._user = user or None
-            uri._port = None if port is None else int(port)
-            uri._scheme = scheme
-            uri._password = None
-            if ptext:
-                params = uri._params = _new(Params)
-                params._it = None
-                params._text = ptext
-            else:
-                uri._params = EMPTY_PARAMS
-            uri._headers = ()
-            uri._raw = raw
+        uri = fast_sip_uri(scheme, user, host, port, ptext, raw)
+        if uri is not None:
             return uri
     return _parse_sip_general(scheme, rest, raw)
 

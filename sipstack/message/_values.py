@@ -12,7 +12,16 @@ from operator import itemgetter
 
 from ..errors import HeaderError, SIPUsageError
 from . import _abnf
-from ._lex import _PARAMS_TIGHT, EMPTY_PARAMS, Params, _ro, parse_params, plain_find, unquote
+from ._lex import (
+    _PARAMS_TIGHT,
+    EMPTY_PARAMS,
+    Params,
+    _ro,
+    lazy_params,
+    parse_params,
+    plain_find,
+    unquote,
+)
 from ._uri import _is_ipv6_ref
 
 __all__ = [
@@ -473,13 +482,7 @@ def parse_content_type(text: str) -> ContentType:
     m = _CONTENT_TYPE_FAST.fullmatch(text)
     if m is not None:
         mtype, subtype, ptext = m.groups()
-        if ptext:
-            params = _new(Params)
-            params._it = None
-            params._text = ptext
-        else:
-            params = EMPTY_PARAMS
-        return ContentType(mtype, subtype, params)
+        return ContentType(mtype, subtype, lazy_params(ptext))
     return _parse_content_type(text)
 
 
