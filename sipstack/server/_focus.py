@@ -229,21 +229,13 @@ class ConversationFocus:
         for sub in await self._subs.load((CONFERENCE_EVENT,)):
             found = self._conversations.get(sub.resource)
             try:
-                dialog = sub.dialog.to_dialog()
+                notifier = sub.to_notifier(now)
             except SIPParseError:
                 found = None
             if found is None:
                 stale.append(sub.key)
                 continue
-            found.watchers[sub.key] = Notifier.restore(
-                dialog,
-                event=sub.event,
-                event_id=sub.event_id,
-                watcher=sub.watcher,
-                expires_at=sub.expires_at,
-                now=now,
-                contact=sub.contact,
-            )
+            found.watchers[sub.key] = notifier
             self._watch_leases.track(sub.key, sub.dialog.local_cseq)
         if stale:
             await self._subs.remove(stale)

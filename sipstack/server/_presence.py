@@ -32,7 +32,6 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
-from ..dialog import Notifier
 from ..endpoint import Endpoint, IncomingRequest
 from ..errors import SIPParseError, SIPUsageError
 from ..message import Request, SipURI
@@ -282,22 +281,13 @@ class PresenceServer:
         unusable: list[DialogKey] = []
         for record in await self.store.subscriptions.load(PACKAGES):
             try:
-                dialog = record.dialog.to_dialog()
+                notifier = record.to_notifier(
+                    now, min_expires=self.min_expires, max_expires=self.max_expires
+                )
             except SIPParseError as exc:
                 log.warning("dropping a stored subscription: %s", exc)
                 unusable.append(record.key)
                 continue
-            notifier = Notifier.restore(
-                dialog,
-                event=record.event,
-                event_id=record.event_id,
-                watcher=record.watcher,
-                expires_at=record.expires_at,
-                now=now,
-                contact=record.contact,
-                min_expires=self.min_expires,
-                max_expires=self.max_expires,
-            )
             self.service.restore(notifier, record.resource)
             self._leases.track(record.key, record.dialog.local_cseq)
             self._resumed.append(record.key)

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..dialog import Dialog, DialogState
+from ..dialog import Dialog, DialogState, Notifier
 from ..message import parse_address, parse_uri
 
 __all__ = [
@@ -219,6 +219,16 @@ class SubscriptionRecord:
     def key(self) -> DialogKey:
         """The dialog id."""
         return self.dialog.key
+
+    def to_notifier(self, now: float, **limits: int) -> Notifier:
+        """The notifier that goes on with this subscription (``limits``:
+        ``min_expires``/``max_expires`` for its refreshes); raises
+        SIPParseError when the stored dialog no longer parses."""
+        return Notifier.restore(
+            self.dialog.to_dialog(), event=self.event, event_id=self.event_id,
+            watcher=self.watcher, expires_at=self.expires_at, now=now, contact=self.contact,
+            **limits,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
