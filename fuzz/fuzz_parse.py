@@ -12,6 +12,10 @@ valid response with the error's status, and stamping ``received``/``rport``
 into a request's Via (``stamp_via``) gives a message that parses again with
 the stamp in its top Via.
 
+When the C accelerator is built, each input is also parsed by the
+pure-Python path, and the two must agree: the same error, or the same start
+line, header lines and keys.
+
 Any other exception (or a failed assertion) crashes the fuzzer.
 
 With FUZZ_DEEP=1 every typed view and every property of every typed value is
@@ -40,10 +44,13 @@ with atheris.instrument_imports():
         SubscriptionState,
         TelURI,
         Via,
+        _message,
         error_response,
         parse,
     )
     from sipstack.transport import stamp_via
+
+SCAN = _message._scan_head
 
 DEEP = os.environ.get("FUZZ_DEEP", "") not in ("", "0")
 
@@ -129,7 +136,30 @@ def check_stamp(msg: Request) -> None:
         raise AssertionError(f"stamped Via has received={via.received!r}")
 
 
+def indexed(data: bytes) -> object:
+    """What parse() makes of the start line and header lines, or its error."""
+    try:
+        msg = parse(data)
+    except SIPParseError as exc:
+        return (type(exc).__name__, str(exc), exc.status)
+    return (msg.start_line, msg.headers._lines, msg.headers._keys, msg.headers._raws)
+
+
+def check_accelerator(data: bytes) -> None:
+    """The C header indexing and the pure-Python one agree."""
+    fast = indexed(data)
+    _message._scan_head = None
+    try:
+        pure = indexed(data)
+    finally:
+        _message._scan_head = SCAN
+    if fast != pure:
+        raise AssertionError(f"accelerated parse {fast!r} != pure-Python parse {pure!r}")
+
+
 def TestOneInput(data: bytes) -> None:
+    if SCAN is not None:
+        check_accelerator(data)
     try:
         msg = parse(data)
     except SIPParseError as exc:

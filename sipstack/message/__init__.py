@@ -33,7 +33,7 @@ from ._framer import Ping, Pong, StreamFramer
 from ._headers import COMPACT_FORMS, Headers, canonical_name
 from ._lex import Params, parse_params, quote, split_commas, unquote
 from ._limits import DEFAULT_LIMITS, Limits
-from ._message import REASON_PHRASES, Message, Request, Response, parse
+from ._message import ACCELERATED, REASON_PHRASES, Message, Request, Response, parse
 from ._uri import URI, AbsoluteURI, SipURI, TelURI, parse_uri
 from ._values import (
     AuthHeader,
@@ -55,6 +55,7 @@ from ._values import (
 )
 
 __all__ = [
+    "ACCELERATED",
     "COMPACT_FORMS",
     "CPIM_CONTENT_TYPE",
     "DEFAULT_LIMITS",

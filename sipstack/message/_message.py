@@ -14,7 +14,9 @@ lines are still written verbatim.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import os
 import re
 from collections.abc import Callable, Iterable
 from itertools import repeat
@@ -95,6 +97,20 @@ REASON_PHRASES: dict[int, str] = {
     600: "Busy Everywhere", 603: "Decline", 604: "Does Not Exist Anywhere",
     606: "Not Acceptable", 607: "Unwanted",
 }  # fmt: skip
+
+# The optional C accelerator (see _speedups.c); SIPSTACK_NO_EXTENSIONS=1
+# runs the pure-Python parser, which gives the same results.
+_ScanHead = Callable[
+    [bytes | bytearray, int, int, dict[str, str], int, int],
+    "tuple[str, list[str], list[str], set[str]] | None",
+]
+_scan_head: _ScanHead | None = None
+if not os.environ.get("SIPSTACK_NO_EXTENSIONS"):
+    # Not built when there was no compiler at install time.
+    with contextlib.suppress(ImportError):
+        from ._speedups import scan_head as _scan_head
+ACCELERATED = _scan_head is not None
+"""ACCELERATED: True when the C accelerator of header indexing is in use."""
 
 _MISS = object()
 _new = object.__new__
@@ -1046,12 +1062,10 @@ _MANDATORY_SET = frozenset(_MANDATORY)
 _NOT_CRLF = bytes(b for b in range(256) if b not in (10, 13))
 
 
-def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -> Message:
-    """Parse the start line and header section ``data[start:end]`` (without
-    the final empty line).  Sets ``_content_length``; leaves body and raw
-    bytes to the caller."""
-    if end - start > limits.max_message_size:
-        raise MessageTooLarge(f"header section of {end - start} bytes")
+def _split_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -> list[str]:
+    """The lines of ``data[start:end]``, decoded and checked for control
+    characters, bare CR or LF and the line limits (the pure-Python half of
+    what the accelerator's ``scan_head`` does)."""
     raw = data[start:end]
     try:
         head = raw.decode("utf-8")
@@ -1071,21 +1085,44 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
         raise SIPParseError(
             f"header line longer than {limits.max_line_length}", reason="Header Line Too Long"
         )
-    first = lines[0]
+    return lines
+
+
+def _start(first: str, limits: Limits) -> Message:
     start4 = first[:4]
     if start4 == "SIP/" or (start4.upper() == "SIP/" and start4.isascii()):
-        msg: Message = _status_line(first)
-    else:
-        msg = _request_line(first, limits)
-    del lines[0]
-    # A line without a colon maps to None too, so the careful path rejects it.
-    keys_get = _KEYS.get
-    keys = [keys_get(p[0]) if p[1] else None for p in map(str.partition, lines, repeat(":"))]
+        return _status_line(first)
+    return _request_line(first, limits)
+
+
+def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -> Message:
+    """Parse the start line and header section ``data[start:end]`` (without
+    the final empty line).  Sets ``_content_length``; leaves body and raw
+    bytes to the caller."""
+    if end - start > limits.max_message_size:
+        raise MessageTooLarge(f"header section of {end - start} bytes")
     raws: list[str] | None = None
-    present = set(keys)
-    if None in present:
-        lines, keys, raws = _slow_headers(lines)  # type: ignore[assignment]
-        present = set(keys)
+    scanned = (
+        None
+        if _scan_head is None
+        else _scan_head(data, start, end, _KEYS, limits.max_header_lines, limits.max_line_length)
+    )
+    if scanned is not None:
+        first, lines, keys, present = scanned
+        msg = _start(first, limits)
+    else:
+        lines = _split_head(data, start, end, limits)
+        msg = _start(lines[0], limits)
+        del lines[0]
+        # A line without a colon maps to None too, so the careful path rejects it.
+        keys_get = _KEYS.get
+        found = [keys_get(p[0]) if p[1] else None for p in map(str.partition, lines, repeat(":"))]
+        present = set(found)  # type: ignore[arg-type]
+        if None in present:
+            lines, keys, raws = _slow_headers(lines)
+            present = set(keys)
+        else:
+            keys = found  # type: ignore[assignment]
     if not present >= _MANDATORY_SET:
         missing = [_MANDATORY_NAMES[k] for k in _MANDATORY if k not in present]
         raise SIPParseError(f"missing {', '.join(missing)} header")
@@ -1111,10 +1148,10 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
             raise BodyTooLarge(f"Content-Length {cl} exceeds {limits.max_body_size}")
         msg._content_length = cl
     h = _new(Headers)
-    h._keys = keys  # type: ignore[assignment]
+    h._keys = keys
     h._lines = lines
     h._raws = raws
-    h._present = present  # type: ignore[assignment]
+    h._present = present
     h._cache = {}
     h._dirty = False
     msg.headers = h

@@ -1,0 +1,239 @@
+"""The C accelerator and the pure-Python parser give the same results.
+
+``sipstack.message._speedups`` indexes the header section in C and declines
+(returns None) whenever the input is not in the plain common shape, so the
+pure-Python path keeps every error message and status.  These tests parse
+the same bytes both ways and compare everything a caller can see: the
+message (start line, header lines, keys, body, serialisation), every typed
+view, or the error.  The accelerated path is the default; the pure one is
+reached by switching the accelerator off in the module, exactly as
+``SIPSTACK_NO_EXTENSIONS=1`` does at import.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from test_properties import (
+    CORPUS_MESSAGES,
+    TYPED_ATTRS,
+    message_specs,
+    mutated_messages,
+    raw_spellings,
+    streams,
+)
+
+from sipstack.errors import SIPParseError
+from sipstack.message import ACCELERATED, DEFAULT_LIMITS, Limits, StreamFramer, parse
+from sipstack.message import _message as message_module
+from sipstack.message._headers import _KEYS
+
+needs_accelerator = pytest.mark.skipif(
+    not ACCELERATED, reason="the C accelerator is not built in this installation"
+)
+SCAN = message_module._scan_head
+
+
+def outcome(fn: Callable[[], Any]) -> Any:
+    """What ``fn()`` returns, or the SIPParseError it raises (type and text)."""
+    try:
+        return fn()
+    except SIPParseError as exc:
+        return ("raises", type(exc).__name__, str(exc))
+
+
+def snapshot(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Everything a caller can observe of ``parse(data)``."""
+    try:
+        msg = parse(data, limits)
+    except SIPParseError as exc:
+        return ("raises", type(exc).__name__, str(exc), exc.status)
+    h = msg.headers
+    seen: dict[str, Any] = {
+        "start": msg.start_line,
+        "lines": list(h._lines),
+        "keys": list(h._keys),
+        "present": set(h._present),
+        "raws": h._raws,
+        "body": msg.body,
+        "bytes": bytes(msg),
+        "items": list(h.items()),
+    }
+    for attr in TYPED_ATTRS:
+        seen[attr] = outcome(lambda a=attr: repr(getattr(msg, a, None)))
+    seen["validate"] = outcome(lambda: msg.validate() and None)
+    return seen
+
+
+class PurePython:
+    """Context manager: the module's accelerator switched off."""
+
+    def __enter__(self) -> None:
+        message_module._scan_head = None
+
+    def __exit__(self, *exc: object) -> None:
+        message_module._scan_head = SCAN
+
+
+def both(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Any]:
+    fast = snapshot(data, limits)
+    with PurePython():
+        pure = snapshot(data, limits)
+    return fast, pure
+
+
+def python_index(data: bytes, start: int, end: int, limits: Limits) -> Any:
+    """The pure-Python path's (start line, lines, keys, present), or None
+    where it would go to its careful path or raise."""
+    try:
+        lines = message_module._split_head(data, start, end, limits)
+    except SIPParseError:
+        return None
+    first = lines.pop(0)
+    keys = [_KEYS.get(p[0]) if p[1] else None for p in (line.partition(":") for line in lines)]
+    if None in keys or not first:
+        return None
+    return first, lines, keys, set(keys)
+
+
+EDGE_CASES = [
+    b"",
+    b"\r\n\r\n",
+    b"MESSAGE sip:b@x SIP/2.0\r\n\r\n",
+    # A bare CR just before the end of the head; a bare LF inside a line.
+    b"MESSAGE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\r\n\r\n",
+    b"MESSAGE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h\n;branch=z9hG4bK1\r\n\r\n",
+    # A control character escaped in a quoted string (legal) and bare (not).
+    b'OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: "a\\\x01" <sip:a@x>;tag=1\r\n'
+    b"To: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
+    b"OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: a\x01 <sip:a@x>;tag=1\r\n"
+    b"To: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
+    # Folding, whitespace before the colon, an unknown and a non-ASCII name.
+    b"OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n ;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\n"
+    b"To: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
+    b"OPTIONS sip:b@x SIP/2.0\r\nVia  : SIP/2.0/UDP h;branch=z9hG4bK1\r\nf: <sip:a@x>;tag=1\r\n"
+    b"t: <sip:b@x>\r\ni: c\r\nCSeq: 1 OPTIONS\r\nX-Never-Seen-Before-42: yes\r\n\r\n",
+    "OPTIONS sip:b@x SIP/2.0\r\nVía: SIP/2.0/UDP h;branch=z9hG4bK1\r\n\r\n".encode(),
+    # Non-ASCII in values and in the start line; invalid UTF-8 in a value.
+    "MESSAGE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: \"Zoë\" <sip:a@x>;tag=1\r\n"
+    "To: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n\r\n".encode(),
+    "SIP/2.0 200 Très bien\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\n"
+    "To: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n\r\n".encode(),
+    b"MESSAGE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject: \xff\xfe\r\n"
+    b"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n\r\n",
+    # A line that is only a name, a line that starts with a colon, DEL.
+    b"MESSAGE sip:b@x SIP/2.0\r\nVia\r\n\r\n",
+    b"MESSAGE sip:b@x SIP/2.0\r\n: x\r\n\r\n",
+    b"MESSAGE sip:b@x SIP/2.0\r\nSubject: a\x7fb\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("data", EDGE_CASES + CORPUS_MESSAGES)
+def test_same_result_on_edge_cases_and_the_corpus(data: bytes) -> None:
+    fast, pure = both(data)
+    assert fast == pure
+
+
+@given(
+    st.one_of(
+        st.sampled_from(CORPUS_MESSAGES),
+        mutated_messages(),
+        raw_spellings().map(lambda r: r[0]),
+        message_specs().map(lambda s: bytes(s[0])),
+        st.binary(max_size=600),
+    )
+)
+@example(EDGE_CASES[4])
+def test_same_result_for_any_input(data: bytes) -> None:
+    fast, pure = both(data)
+    assert fast == pure
+
+
+@given(st.sampled_from(CORPUS_MESSAGES) | mutated_messages(), st.integers(1, 40), st.integers(8, 400))
+def test_same_result_at_the_limits(data: bytes, max_lines: int, max_line: int) -> None:
+    limits = Limits(max_header_lines=max_lines, max_line_length=max_line)
+    fast, pure = both(data, limits)
+    assert fast == pure
+
+
+@needs_accelerator
+@given(st.sampled_from(CORPUS_MESSAGES) | mutated_messages() | raw_spellings().map(lambda r: r[0]))
+def test_scan_head_accepts_only_what_the_python_fast_path_accepts(data: bytes) -> None:
+    assert SCAN is not None
+    end = data.find(b"\r\n\r\n")
+    if end <= 0:
+        return
+    got = SCAN(data, 0, end, _KEYS, 128, 8192)
+    want = python_index(data, 0, end, DEFAULT_LIMITS)
+    if got is not None:
+        # Declining is always allowed; accepting must give the same index.
+        assert got == want
+        assert all(type(k) is str for k in got[2])
+    elif want is not None:
+        # It declines only for the reasons it documents: bytes >= 0x80 in a
+        # name or line longer than the limit in bytes but not in characters.
+        assert any(b >= 0x80 for b in data[:end])
+
+
+@needs_accelerator
+def test_scan_head_takes_bytearray_and_offsets() -> None:
+    assert SCAN is not None
+    data = CORPUS_MESSAGES[0]
+    end = data.index(b"\r\n\r\n")
+    padded = bytearray(b"\r\n\r\n" + data)
+    assert SCAN(padded, 4, end + 4, _KEYS, 128, 8192) == SCAN(data, 0, end, _KEYS, 128, 8192)
+    assert SCAN(data, 0, end + 10**9, _KEYS, 128, 8192) is None
+    assert SCAN(data, -1, end, _KEYS, 128, 8192) is None
+    with pytest.raises(TypeError):
+        SCAN(memoryview(data), 0, end, _KEYS, 128, 8192)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        SCAN(data, 0, end, [], 128, 8192)  # type: ignore[arg-type]
+
+
+def _frames(data: bytes) -> Iterator[Any]:
+    framer = StreamFramer()
+    try:
+        for event in framer.feed(data):
+            yield repr(event)
+    except SIPParseError as exc:
+        yield ("raises", type(exc).__name__, str(exc))
+
+
+@given(streams().map(lambda s: s[0]) | mutated_messages())
+def test_framer_same_result(data: bytes) -> None:
+    fast = list(_frames(data))
+    with PurePython():
+        pure = list(_frames(data))
+    assert fast == pure
+
+
+def test_built_wherever_a_compiler_was() -> None:
+    # CI installs with a compiler present: the accelerated path is the one
+    # its tests exercise, and a build that silently fell back would hide it.
+    if os.environ.get("CI") and not os.environ.get("SIPSTACK_NO_EXTENSIONS"):
+        assert ACCELERATED
+
+
+def test_environment_switch_selects_the_pure_parser() -> None:
+    code = (
+        "from sipstack.message import ACCELERATED, parse; import sys;"
+        "m = parse(sys.stdin.buffer.read()); print(ACCELERATED, m.call_id)"
+    )
+    env = {**os.environ, "SIPSTACK_NO_EXTENSIONS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=CORPUS_MESSAGES[0],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.decode().split()[0] == "False"
+    assert out.stdout.decode().split()[1] == parse(CORPUS_MESSAGES[0]).call_id
