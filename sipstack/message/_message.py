@@ -102,13 +102,16 @@ REASON_PHRASES: dict[int, str] = {
 # runs the pure-Python parser, which gives the same results.
 _ScanHead = Callable[
     [bytes | bytearray, int, int, dict[str, str], int, int],
-    "tuple[str, list[str], list[str], set[str]] | None",
+    "tuple[str, list[str], list[str], set[str], dict[str, object]] | None",
 ]
 _scan_head: _ScanHead | None = None
 if not os.environ.get("SIPSTACK_NO_EXTENSIONS"):
     # Not built when there was no compiler at install time.
     with contextlib.suppress(ImportError):
         from ._speedups import scan_head as _scan_head
+        from ._speedups import setup as _setup_speedups
+
+        _setup_speedups(CSeq, Via)
 ACCELERATED = _scan_head is not None
 """ACCELERATED: True when the C accelerator of header indexing is in use."""
 
@@ -1108,7 +1111,7 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
         else _scan_head(data, start, end, _KEYS, limits.max_header_lines, limits.max_line_length)
     )
     if scanned is not None:
-        first, lines, keys, present = scanned
+        first, lines, keys, present, cache = scanned
         msg = _start(first, limits)
     else:
         lines = _split_head(data, start, end, limits)
@@ -1118,6 +1121,7 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
         keys_get = _KEYS.get
         found = [keys_get(p[0]) if p[1] else None for p in map(str.partition, lines, repeat(":"))]
         present = set(found)  # type: ignore[arg-type]
+        cache = {}
         if None in present:
             lines, keys, raws = _slow_headers(lines)
             present = set(keys)
@@ -1152,7 +1156,7 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
     h._lines = lines
     h._raws = raws
     h._present = present
-    h._cache = {}
+    h._cache = cache
     h._dirty = False
     msg.headers = h
     return msg
