@@ -14,7 +14,7 @@ the stamp in its top Via.
 
 When the C accelerator is built, each input is also parsed by the
 pure-Python path, and the two must agree: the same error, or the same start
-line, header lines and keys.
+line, header lines, keys and validated views.
 
 Any other exception (or a failed assertion) crashes the fuzzer.
 
@@ -44,12 +44,21 @@ with atheris.instrument_imports():
         SubscriptionState,
         TelURI,
         Via,
+        _address,
         _message,
+        _values,
         error_response,
         parse,
     )
     from sipstack.transport import stamp_via
 
+# Where the parser reaches the accelerator: (module, name, value).
+HOOKS = [
+    (_message, "_scan_head", _message._scan_head),
+    (_message, "_fill_views", _message._fill_views),
+    (_address, "_c_address", _address._c_address),
+    (_values, "_c_via", _values._c_via),
+]
 SCAN = _message._scan_head
 
 DEEP = os.environ.get("FUZZ_DEEP", "") not in ("", "0")
@@ -137,22 +146,27 @@ def check_stamp(msg: Request) -> None:
 
 
 def indexed(data: bytes) -> object:
-    """What parse() makes of the start line and header lines, or its error."""
+    """What parse() and validate() make of the message, or the error."""
     try:
         msg = parse(data)
+        head = (msg.start_line, msg.headers._lines, msg.headers._keys, msg.headers._raws)
+        msg.validate()
+        views = (msg.top_via, msg.vias, msg.from_addr, msg.to_addr, msg.contacts, msg.routes)
     except SIPParseError as exc:
         return (type(exc).__name__, str(exc), exc.status)
-    return (msg.start_line, msg.headers._lines, msg.headers._keys, msg.headers._raws)
+    return head, repr(views)
 
 
 def check_accelerator(data: bytes) -> None:
-    """The C header indexing and the pure-Python one agree."""
+    """The accelerated parser and the pure-Python one agree."""
     fast = indexed(data)
-    _message._scan_head = None
+    for module, name, _ in HOOKS:
+        setattr(module, name, None)
     try:
         pure = indexed(data)
     finally:
-        _message._scan_head = SCAN
+        for module, name, value in HOOKS:
+            setattr(module, name, value)
     if fast != pure:
         raise AssertionError(f"accelerated parse {fast!r} != pure-Python parse {pure!r}")
 

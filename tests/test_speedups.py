@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from test_parse_fast_paths import ALNUM, damaged, tokens, via_texts
+from test_parse_fast_paths import ALNUM, address_texts, damaged, tokens, via_texts
 from test_properties import (
     CORPUS_MESSAGES,
     TYPED_ATTRS,
@@ -33,7 +33,9 @@ from test_properties import (
 
 from sipstack.errors import SIPParseError
 from sipstack.message import ACCELERATED, DEFAULT_LIMITS, Limits, StreamFramer, parse
+from sipstack.message import _address as address_module
 from sipstack.message import _message as message_module
+from sipstack.message import _values as values_module
 from sipstack.message._headers import _KEYS
 
 needs_accelerator = pytest.mark.skipif(
@@ -70,27 +72,56 @@ def snapshot(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
     for attr in TYPED_ATTRS:
         seen[attr] = outcome(lambda a=attr: repr(getattr(msg, a, None)))
     # The views the accelerator builds itself, slot by slot.
-    for attr in ("call_id", "cseq", "top_via"):
+    for attr in BUILT_IN_C:
         seen["slots-" + attr] = outcome(lambda a=attr: slots(getattr(msg, a)))
     seen["validate"] = outcome(lambda: msg.validate() and None)
+    # And read after validate() built them all at once.
+    validated = parse(data, limits)
+    seen["validated"] = outcome(lambda: validated.validate() and None)
+    for attr in BUILT_IN_C:
+        seen["validated-" + attr] = outcome(lambda a=attr: slots(getattr(validated, a)))
     return seen
 
 
+BUILT_IN_C = (
+    "call_id", "cseq", "top_via", "vias", "from_addr", "to_addr", "contacts", "routes",
+    "record_routes",
+)  # fmt: skip
+
+
 def slots(value: object) -> Any:
-    """A value's type and every slot of it (what equality may not compare)."""
-    if isinstance(value, str):
+    """A value's type and every slot of it, the views inside it too (what
+    equality may not compare)."""
+    if isinstance(value, tuple):
+        return tuple(slots(v) for v in value)
+    if not hasattr(type(value), "__slots__"):
         return value
-    return type(value), tuple(getattr(value, name, "<unset>") for name in type(value).__slots__)
+    return type(value), tuple(
+        slots(getattr(value, name, "<unset>")) for name in type(value).__slots__
+    )
+
+
+# Where the parser reaches the accelerator: (module, name).
+HOOKS = [
+    (message_module, "_scan_head"),
+    (message_module, "_fill_views"),
+    (address_module, "_c_address"),
+    (values_module, "_c_via"),
+]
 
 
 class PurePython:
-    """Context manager: the module's accelerator switched off."""
+    """Context manager: the accelerator switched off, as with
+    SIPSTACK_NO_EXTENSIONS=1."""
 
     def __enter__(self) -> None:
-        message_module._scan_head = None
+        self.saved = [getattr(module, name) for module, name in HOOKS]
+        for module, name in HOOKS:
+            setattr(module, name, None)
 
     def __exit__(self, *exc: object) -> None:
-        message_module._scan_head = SCAN
+        for (module, name), value in zip(HOOKS, self.saved, strict=True):
+            setattr(module, name, value)
 
 
 def both(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Any]:
@@ -201,13 +232,52 @@ def test_the_views_built_in_c_are_the_views_built_in_python(
     assert fast == pure
 
 
+separators = st.sampled_from([",", ", ", " ,\t", ",,", " , , "])
+
+
+@st.composite
+def address_lines(draw: st.DrawFn) -> list[str]:
+    """Lines of the address headers, lists written on one line or several."""
+    lines = []
+    for name in ("From", "To", "Contact", "Route", "Record-Route", "f", "m", "t"):
+        for _ in range(draw(st.integers(0, 2))):
+            elements = draw(st.lists(address_texts(), min_size=0, max_size=3))
+            lines.append(f"{name}: {draw(separators).join(elements)}")
+    return draw(st.permutations(lines))
+
+
+@given(address_lines(), st.lists(via_texts(), min_size=1, max_size=3), separators)
+@example(["From: <sip:a@x>;tag=1", "To: <sip:b@x>", "Contact: *"], ["SIP/2.0/UDP h"], ",")
+@example(["Route: <sip:a,b@x;lr>, <sip:c@y>", "Route: sip:d@z", "Route:"], ["SIP/2.0/UDP h"], ",")
+@example(['Contact: "A, B" <sip:a@x>', 'Route: "a" <sip:a@x>'], ["SIP/2.0/UDP h"], ",")
+@example(['From: "a\\"b" <sip:a@x>;tag=1', 'To: "x\\\\y" <sip:b@x>'], ["SIP/2.0/UDP h"], ",")
+@example(["Record-Route: <sip:a@x", "To: Bob  Smith <sips:b@x:5061;a=b>;tag=2"], ["SIP/2.0/UDP h"], ",")
+def test_the_address_and_via_lists_built_in_c_are_the_ones_built_in_python(
+    lines: list[str], vias: list[str], sep: str
+) -> None:
+    via_lines = [f"Via: {sep.join(vias[:2])}", *(f"v: {v}" for v in vias[2:])]
+    head = [
+        "OPTIONS sip:b@example.com SIP/2.0", *via_lines, *lines, "Call-ID: c", "CSeq: 1 OPTIONS",
+    ]
+    data = ("\r\n".join(head) + "\r\n\r\n").encode()
+    fast, pure = both(data)
+    assert fast == pure
+
+
 @needs_accelerator
 @pytest.mark.parametrize("data", CORPUS_MESSAGES)
 def test_the_corpus_gets_its_views_from_the_scan(data: bytes) -> None:
-    # Every corpus message writes these three in the usual shape: the scan
-    # must have built them (the properties above only prove that what it
-    # builds is right).
-    assert {"call-id", "cseq", "via"} <= parse(data).headers._cache.keys()
+    # Every corpus message writes these in the usual shape: the scan must
+    # have built them (the properties above only prove that what it builds
+    # is right).
+    msg = parse(data)
+    assert {"call-id", "cseq", "via"} <= msg.headers._cache.keys()
+    assert message_module._fill_views is not None
+    message_module._fill_views(msg.headers._lines, msg.headers._keys, msg.headers._cache)
+    built = msg.headers._cache.keys()
+    assert {"*via", "from", "to"} <= built
+    for key in ("contact", "route", "record-route"):
+        assert (key in msg.headers._present) <= ("*" + key in built), key
 
 
 @given(st.sampled_from(CORPUS_MESSAGES) | mutated_messages(), st.integers(1, 40), st.integers(8, 400))

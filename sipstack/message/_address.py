@@ -4,9 +4,11 @@ From, To, Contact, Route, Record-Route, Refer-To, Reply-To, P-Asserted-Identity 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ..errors import SIPParseError, SIPUsageError
 from . import _abnf
+from ._accel import SPEEDUPS
 from ._headers import check_text
 from ._lex import EMPTY_PARAMS, Params, _ro, lazy_params, parse_params, quote, quoted_end, unquote
 from ._uri import URI, fast_sip_uri, parse_uri
@@ -148,6 +150,9 @@ _ADDR_SPEC = re.compile(r"((sips?):([A-Za-z0-9\-_.!~*'()&=+$/]++)@" + _HOST + ")
 _ADDR_SPEC_NO_USER = re.compile(r"((sips?):()" + _HOST + ")" + _HEADER_PARAMS)
 
 _new = object.__new__
+_c_address: Callable[[str], Address | None] | None = (
+    None if SPEEDUPS is None else SPEEDUPS.address
+)
 
 
 def parse_address(text: str, header: str = "address") -> Address:
@@ -158,6 +163,11 @@ def parse_address(text: str, header: str = "address") -> Address:
 def stripped_address(value: str, header: str) -> Address:
     """:func:`parse_address` of a value without surrounding whitespace (as
     header values and list elements are once split out of a message)."""
+    if _c_address is not None:
+        # The accelerator takes the shapes the patterns below take.
+        built: Address | None = _c_address(value)
+        if built is not None:
+            return built
     if "<" in value:
         m = (_NAME_ADDR if "@" in value else _NAME_ADDR_NO_USER).fullmatch(value)
         if m is None:

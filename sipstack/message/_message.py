@@ -14,9 +14,7 @@ lines are still written verbatim.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import os
 import re
 from collections.abc import Callable, Iterable
 from itertools import repeat
@@ -33,6 +31,7 @@ from ..errors import (
     VersionNotSupported,
 )
 from . import _abnf
+from ._accel import SPEEDUPS
 from ._address import Address, stripped_address
 from ._headers import (
     _KEYS,
@@ -42,7 +41,7 @@ from ._headers import (
     check_text,
     header_key,
 )
-from ._lex import quoted_end, split_commas
+from ._lex import EMPTY_PARAMS, Params, quoted_end, split_commas
 from ._limits import DEFAULT_LIMITS, Limits
 from ._uri import URI, SipURI, parse_uri
 from ._values import (
@@ -98,20 +97,17 @@ REASON_PHRASES: dict[int, str] = {
     606: "Not Acceptable", 607: "Unwanted",
 }  # fmt: skip
 
-# The optional C accelerator (see _speedups.c); SIPSTACK_NO_EXTENSIONS=1
-# runs the pure-Python parser, which gives the same results.
+# The optional C accelerator (see _speedups.c and _accel.py).
 _ScanHead = Callable[
     [bytes | bytearray, int, int, dict[str, str], int, int],
     "tuple[str, list[str], list[str], set[str], dict[str, object]] | None",
 ]
 _scan_head: _ScanHead | None = None
-if not os.environ.get("SIPSTACK_NO_EXTENSIONS"):
-    # Not built when there was no compiler at install time.
-    with contextlib.suppress(ImportError):
-        from ._speedups import scan_head as _scan_head
-        from ._speedups import setup as _setup_speedups
-
-        _setup_speedups(CSeq, Via)
+_fill_views: Callable[[list[str], list[str], dict[str, object]], None] | None = None
+if SPEEDUPS is not None:
+    SPEEDUPS.setup(CSeq, Via, Address, SipURI, Params, EMPTY_PARAMS)
+    _scan_head = SPEEDUPS.scan_head
+    _fill_views = SPEEDUPS.fill_views
 ACCELERATED = _scan_head is not None
 """ACCELERATED: True when the C accelerator of header indexing is in use."""
 
@@ -756,6 +752,10 @@ class Message:
         keys = h._keys
         lines = h._lines
         present = h._present
+        if _fill_views is not None:
+            # The usual shapes of the address and Via headers in one C pass;
+            # what it leaves is parsed below.
+            _fill_views(lines, keys, cache)
         for key in present & _TYPED_KEYS:
             kind, ckey, parser = _TYPED_SPEC[key]
             if ckey in cache:

@@ -14,31 +14,42 @@
  * agree by construction on everything this function declines, and a
  * property test holds them equal on everything it accepts.
  *
- * It also reads the three headers every receiver needs -- Call-ID, CSeq and
- * the top Via -- when they are written in the usual shape that the Python
- * parsers' precompiled patterns take, and hands them over ready for the
- * message's cache of typed views.  Anything else is left for the views to
- * parse (and report) when first read, as without the accelerator.
+ * It also builds typed views of the headers nearly every message carries
+ * when every element of them is written in the usual shape that the Python
+ * parsers' precompiled patterns take (with the same checks of hosts and
+ * ports), exactly as those patterns' paths build them: scan_head() the
+ * three every receiver reads at once (Call-ID, CSeq, the top Via),
+ * fill_views() -- called by validate() -- the Via list, From, To, Contact,
+ * Route and Record-Route, and address() and via() single elements for the
+ * Python views' fast paths.  A header with any element in another shape is
+ * left for the views to parse (and report) when first read, as without the
+ * accelerator.
  *
  * No Python code runs while the buffer is read (str keys hash and compare
- * in C), so a bytearray cannot change under the scan.
+ * in C, instances are made by tp_alloc of plain slotted classes), so a
+ * bytearray cannot change under the scan.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
 #include <string.h>
 
-/* 1 for the bytes the scan must look at: every control character except
- * HT (so CR and LF too), and DEL.  Bytes >= 0x80 are UTF-8, checked by
- * decoding. */
+/* -- character classes ----------------------------------------------------- */
+
+/* 1 for the bytes the line scan must look at: every control character
+ * except HT (so CR and LF too), and DEL.  Bytes >= 0x80 are UTF-8, checked
+ * by decoding. */
 static unsigned char special[256];
 
 /* Character classes of RFC 3261 §25.1, as the Python patterns spell them. */
-#define C_TOKEN 1  /* token */
-#define C_WORD 2   /* word (Call-ID) */
-#define C_HOST 4   /* hostname / IPv4 characters, "_" included */
-#define C_PVAL 8   /* a Via parameter value: token, ":", "[" and "]" */
+#define C_TOKEN 1     /* token */
+#define C_WORD 2      /* word (Call-ID) */
+#define C_HOST 4      /* hostname / IPv4 characters, "_" included */
+#define C_PVAL 8      /* a header parameter value: token, ":", "[" and "]" */
 #define C_DIGIT 16
+#define C_USER_NA 32  /* the user part of a URI in <...> */
+#define C_USER_AS 64  /* the user part of an addr-spec (no ";", "?" or ",") */
+#define C_UPARAM 128  /* a URI parameter's name or value */
 static unsigned char cls[256];
 
 static void
@@ -60,7 +71,7 @@ init_tables(void)
     special[0x7f] = 1;
     for (c = 0; c < 256; c++) {
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            cls[c] |= C_TOKEN | C_WORD | C_HOST | C_PVAL;
+            cls[c] |= C_TOKEN | C_WORD | C_HOST | C_PVAL | C_USER_NA | C_USER_AS | C_UPARAM;
         }
         if (c >= '0' && c <= '9') {
             cls[c] |= C_DIGIT;
@@ -70,112 +81,9 @@ init_tables(void)
     set_class("()<>:\\\"/[]?{}", C_WORD);
     set_class(":[]", C_PVAL);
     set_class("_-.", C_HOST);
-}
-
-/* The typed views filled in here, set up by setup(): their classes and
- * where each of their slots lives in an instance. */
-enum { CSEQ_SEQ, CSEQ_METHOD, CSEQ_NSLOTS };
-static const char *cseq_slots[CSEQ_NSLOTS] = {"_seq", "_method"};
-enum {
-    VIA_BRANCH, VIA_HOST, VIA_PARAMS, VIA_PORT, VIA_PROTOCOL, VIA_PTEXT, VIA_RAW, VIA_TIGHT,
-    VIA_TRANSPORT, VIA_NSLOTS
-};
-static const char *via_slots[VIA_NSLOTS] = {
-    "_branch", "_host", "_params", "_port", "_protocol", "_ptext", "_raw", "_tight", "_transport",
-};
-static PyTypeObject *cseq_type = NULL, *via_type = NULL;
-static Py_ssize_t cseq_off[CSEQ_NSLOTS], via_off[VIA_NSLOTS];
-static PyObject *key_call_id, *key_cseq, *key_via, *sip_2_0;
-
-static const char *transports[] = {"UDP", "TCP", "TLS", "SCTP", "WS", "WSS", "TLS-SCTP", "DTLS"};
-#define N_TRANSPORTS (sizeof(transports) / sizeof(transports[0]))
-static PyObject *transport_str[N_TRANSPORTS];
-
-/* The offsets of a class's __slots__, checked to be plain object slots
- * defined by that class itself (a subclass or a property would not do). */
-static int
-slot_offsets(PyObject *type, const char **names, Py_ssize_t *offsets, int n)
-{
-    int i;
-    if (!PyType_Check(type)) {
-        PyErr_SetString(PyExc_TypeError, "setup() needs classes");
-        return -1;
-    }
-    for (i = 0; i < n; i++) {
-        PyObject *d = PyDict_GetItemString(((PyTypeObject *)type)->tp_dict, names[i]);
-        PyMemberDef *m;
-        if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type)) {
-            PyErr_Format(PyExc_TypeError, "%R has no slot %s", type, names[i]);
-            return -1;
-        }
-        m = ((PyMemberDescrObject *)d)->d_member;
-        if (m->type != T_OBJECT_EX || (m->flags & READONLY)) {
-            PyErr_Format(PyExc_TypeError, "%R.%s is not a plain slot", type, names[i]);
-            return -1;
-        }
-        offsets[i] = m->offset;
-    }
-    return 0;
-}
-
-PyDoc_STRVAR(setup_doc,
-"setup(cseq_type, via_type)\n"
-"\n"
-"Name the CSeq and Via classes whose instances scan_head() may build.");
-
-static PyObject *
-setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    (void)module;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "setup() takes 2 arguments");
-        return NULL;
-    }
-    if (slot_offsets(args[0], cseq_slots, cseq_off, CSEQ_NSLOTS) < 0
-        || slot_offsets(args[1], via_slots, via_off, VIA_NSLOTS) < 0) {
-        return NULL;
-    }
-    Py_INCREF(args[0]);
-    Py_INCREF(args[1]);
-    Py_XSETREF(cseq_type, (PyTypeObject *)args[0]);
-    Py_XSETREF(via_type, (PyTypeObject *)args[1]);
-    Py_RETURN_NONE;
-}
-
-/* A new instance of a slotted class, as object.__new__ makes it. */
-static PyObject *
-new_instance(PyTypeObject *type)
-{
-    return type->tp_alloc(type, 0);
-}
-
-static void
-set_slot(PyObject *obj, Py_ssize_t offset, PyObject *value)
-{
-    /* Steals the reference to value; the slot is empty in a new object. */
-    *(PyObject **)((char *)obj + offset) = value;
-}
-
-static PyObject *
-ascii_str(const unsigned char *p, Py_ssize_t n)
-{
-    return PyUnicode_DecodeASCII((const char *)p, n, NULL);
-}
-
-/* The value of a header line: after the colon, without the SP and HT
- * around it (as the Python views strip it). */
-static void
-line_value(const unsigned char *d, Py_ssize_t colon, Py_ssize_t stop, Py_ssize_t *a, Py_ssize_t *b)
-{
-    Py_ssize_t i = colon + 1, j = stop;
-    while (i < j && (d[i] == ' ' || d[i] == '\t')) {
-        i++;
-    }
-    while (j > i && (d[j - 1] == ' ' || d[j - 1] == '\t')) {
-        j--;
-    }
-    *a = i;
-    *b = j;
+    set_class("-_.!~*'()&=+$/", C_USER_NA | C_USER_AS);
+    set_class(",;?", C_USER_NA);
+    set_class("-_.!~*'()[]/:&+$", C_UPARAM);
 }
 
 static Py_ssize_t
@@ -187,8 +95,263 @@ span(const unsigned char *d, Py_ssize_t i, Py_ssize_t end, unsigned char flag)
     return i;
 }
 
-/* Call-ID = word [ "@" word ], the whole value.  Returns the value as str,
- * NULL with no error set when it is not in that shape. */
+static Py_ssize_t
+skip_ws(const unsigned char *d, Py_ssize_t i, Py_ssize_t end)
+{
+    while (i < end && (d[i] == ' ' || d[i] == '\t')) {
+        i++;
+    }
+    return i;
+}
+
+/* -- the classes of the typed views ---------------------------------------- */
+
+/* Each view class, set up by setup(), and where each of its slots lives in
+ * an instance. */
+typedef struct {
+    PyTypeObject *type;
+    int n;
+    const char *names[10];
+    Py_ssize_t off[10];
+} slotted;
+
+enum { CSEQ_SEQ, CSEQ_METHOD };
+static slotted cseq_cls = {NULL, 2, {"_seq", "_method"}, {0}};
+enum {
+    VIA_BRANCH, VIA_HOST, VIA_PARAMS, VIA_PORT, VIA_PROTOCOL, VIA_PTEXT, VIA_RAW, VIA_TIGHT,
+    VIA_TRANSPORT
+};
+static slotted via_cls = {
+    NULL, 9,
+    {"_branch", "_host", "_params", "_port", "_protocol", "_ptext", "_raw", "_tight", "_transport"},
+    {0},
+};
+enum { ADDR_DISPLAY, ADDR_PARAMS, ADDR_RAW, ADDR_TAG, ADDR_URI };
+static slotted addr_cls = {
+    NULL, 5, {"_display_name", "_params", "_raw", "_tag", "_uri"}, {0},
+};
+enum { URI_HEADERS, URI_HOST, URI_PARAMS, URI_PASSWORD, URI_PORT, URI_RAW, URI_SCHEME, URI_USER };
+static slotted uri_cls = {
+    NULL, 8,
+    {"_headers", "_host", "_params", "_password", "_port", "_raw", "_scheme", "_user"},
+    {0},
+};
+enum { PARAMS_IT, PARAMS_TEXT };
+static slotted params_cls = {NULL, 2, {"_it", "_text"}, {0}};
+static PyObject *empty_params = NULL;
+
+/* The offsets of a class's __slots__, checked to be plain object slots
+ * defined by that class itself (a subclass or a property would not do). */
+static int
+setup_class(slotted *s, PyObject *type)
+{
+    int i;
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "setup() needs classes");
+        return -1;
+    }
+    for (i = 0; i < s->n; i++) {
+        PyObject *d = PyDict_GetItemString(((PyTypeObject *)type)->tp_dict, s->names[i]);
+        PyMemberDef *m;
+        if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+            PyErr_Format(PyExc_TypeError, "%R has no slot %s", type, s->names[i]);
+            return -1;
+        }
+        m = ((PyMemberDescrObject *)d)->d_member;
+        if (m->type != T_OBJECT_EX || (m->flags & READONLY)) {
+            PyErr_Format(PyExc_TypeError, "%R.%s is not a plain slot", type, s->names[i]);
+            return -1;
+        }
+        s->off[i] = m->offset;
+    }
+    Py_INCREF(type);
+    Py_XSETREF(s->type, (PyTypeObject *)type);
+    return 0;
+}
+
+/* A new instance with its slots set from values[] (references stolen,
+ * also on failure, when NULL is returned).  values[] may hold NULLs after
+ * a failed allocation: then nothing is built. */
+static PyObject *
+build(slotted *s, PyObject **values)
+{
+    PyObject *obj = NULL;
+    int i;
+    for (i = 0; i < s->n; i++) {
+        if (values[i] == NULL) {
+            goto fail;
+        }
+    }
+    /* As object.__new__ makes it: no __init__ runs. */
+    obj = s->type->tp_alloc(s->type, 0);
+    if (obj == NULL) {
+        goto fail;
+    }
+    for (i = 0; i < s->n; i++) {
+        *(PyObject **)((char *)obj + s->off[i]) = values[i];
+    }
+    return obj;
+fail:
+    for (i = 0; i < s->n; i++) {
+        Py_XDECREF(values[i]);
+    }
+    return NULL;
+}
+
+static PyObject *key_call_id, *key_cseq, *key_via, *key_from, *key_to, *key_contact, *key_route,
+    *key_record_route;
+static PyObject *ckey_vias, *ckey_contacts, *ckey_routes, *ckey_record_routes;
+static PyObject *sip_2_0, *scheme_sip, *scheme_sips, *empty_tuple;
+
+static const char *transports[] = {"UDP", "TCP", "TLS", "SCTP", "WS", "WSS", "TLS-SCTP", "DTLS"};
+#define N_TRANSPORTS (sizeof(transports) / sizeof(transports[0]))
+static PyObject *transport_str[N_TRANSPORTS];
+
+PyDoc_STRVAR(setup_doc,
+"setup(cseq, via, address, sip_uri, params, empty_params)\n"
+"\n"
+"Name the classes whose instances scan_head() may build, and the Params\n"
+"object that stands for no parameters.");
+
+static PyObject *
+setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "setup() takes 6 arguments");
+        return NULL;
+    }
+    if (setup_class(&cseq_cls, args[0]) < 0 || setup_class(&via_cls, args[1]) < 0
+        || setup_class(&addr_cls, args[2]) < 0 || setup_class(&uri_cls, args[3]) < 0
+        || setup_class(&params_cls, args[4]) < 0) {
+        return NULL;
+    }
+    if (!Py_IS_TYPE(args[5], params_cls.type)) {
+        PyErr_SetString(PyExc_TypeError, "setup() needs the empty Params");
+        return NULL;
+    }
+    Py_XSETREF(empty_params, Py_NewRef(args[5]));
+    Py_RETURN_NONE;
+}
+
+/* -- strings ----------------------------------------------------------------- */
+
+/* Text of the head: valid UTF-8 (its line was decoded), cut at ASCII
+ * delimiters, so the slice is valid UTF-8 too. */
+static PyObject *
+text(const unsigned char *p, Py_ssize_t n)
+{
+    return PyUnicode_DecodeUTF8((const char *)p, n, NULL);
+}
+
+static PyObject *
+decode_line(const char *p, Py_ssize_t n)
+{
+    PyObject *s = PyUnicode_DecodeUTF8(p, n, NULL);
+    if (s == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+        /* Not ours to report: the Python path says which byte. */
+        PyErr_Clear();
+    }
+    return s;
+}
+
+/* What lazy_params() makes of parameter text a pattern has validated. */
+static PyObject *
+lazy_params(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    PyObject *v[2];
+    if (a == b) {
+        return Py_NewRef(empty_params);
+    }
+    v[PARAMS_IT] = Py_NewRef(Py_None);
+    v[PARAMS_TEXT] = text(d + a, b - a);
+    return build(&params_cls, v);
+}
+
+/* -- grammar pieces ----------------------------------------------------------- */
+
+/* *( ";" name [ "=" value ] ) from i, names of name_cls and values of
+ * value_cls, as the patterns' possessive parameter groups take them.
+ * Returns where the list ends (the caller checks what may follow), or -1
+ * when a ";" or "=" starts nothing valid.  When the first parameter is
+ * named first_name and has a value, its span is stored in *fa, *fb. */
+static Py_ssize_t
+params_end(const unsigned char *d, Py_ssize_t i, Py_ssize_t b, unsigned char name_cls,
+           unsigned char value_cls, const char *first_name, Py_ssize_t *fa, Py_ssize_t *fb)
+{
+    size_t first_len = first_name != NULL ? strlen(first_name) : 0;
+    int first = 1;
+    while (i < b && d[i] == ';') {
+        Py_ssize_t na = i + 1, nb = span(d, na, b, name_cls);
+        if (nb == na) {
+            return -1;
+        }
+        i = nb;
+        if (i < b && d[i] == '=') {
+            Py_ssize_t vb = span(d, i + 1, b, value_cls);
+            if (vb == i + 1) {
+                return -1;
+            }
+            if (first && first_name != NULL && (size_t)(nb - na) == first_len
+                && memcmp(d + na, first_name, first_len) == 0) {
+                *fa = i + 1;
+                *fb = vb;
+            }
+            i = vb;
+        }
+        first = 0;
+    }
+    return i;
+}
+
+/* host [ ":" port ] as the fast patterns take it (no IPv6 reference: that
+ * is the general path's), with their checks: no leading dot, no empty
+ * label, a port up to 65535.  Returns the end, or -1. */
+static Py_ssize_t
+host_port(const unsigned char *d, Py_ssize_t i, Py_ssize_t b, Py_ssize_t *host_end, long *port)
+{
+    Py_ssize_t h = i, p;
+    i = span(d, h, b, C_HOST);
+    if (i == h || d[h] == '.') {
+        return -1;
+    }
+    for (p = h; p + 1 < i; p++) {
+        if (d[p] == '.' && d[p + 1] == '.') {
+            return -1;
+        }
+    }
+    *host_end = i;
+    *port = -1;
+    if (i < b && d[i] == ':') {
+        Py_ssize_t j = span(d, i + 1, b, C_DIGIT), t;
+        long v = 0;
+        if (j == i + 1 || j - i - 1 > 5) {
+            return -1;
+        }
+        for (t = i + 1; t < j; t++) {
+            v = v * 10 + (d[t] - '0');
+        }
+        if (v > 65535) {
+            return -1;
+        }
+        *port = v;
+        i = j;
+    }
+    return i;
+}
+
+static PyObject *
+port_object(long port)
+{
+    return port >= 0 ? PyLong_FromLong(port) : Py_NewRef(Py_None);
+}
+
+/* -- the views ---------------------------------------------------------------- */
+
+/* The views return a new reference, or NULL: with an exception set on a
+ * Python error, without one when the text is not in the usual shape. */
+
+/* Call-ID = word [ "@" word ], the whole value. */
 static PyObject *
 call_id_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
 {
@@ -203,7 +366,7 @@ call_id_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
         }
         i = j;
     }
-    return i == b ? ascii_str(d + a, b - a) : NULL;
+    return i == b ? text(d + a, b - a) : NULL;
 }
 
 /* "number METHOD": 1 to 10 digits, SP or HT, a token -- the shape the
@@ -213,7 +376,7 @@ cseq_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
 {
     Py_ssize_t i = span(d, a, b, C_DIGIT), m;
     unsigned long long seq = 0;
-    PyObject *obj, *num, *method;
+    PyObject *v[2];
     if (i == a || i - a > 10) {
         return NULL;
     }
@@ -223,37 +386,25 @@ cseq_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
     if (seq > 0xFFFFFFFFULL) {
         return NULL;
     }
-    m = i;
-    while (m < b && (d[m] == ' ' || d[m] == '\t')) {
-        m++;
-    }
+    m = skip_ws(d, i, b);
     if (m == i || m == b || span(d, m, b, C_TOKEN) != b) {
         return NULL;
     }
-    num = PyLong_FromUnsignedLongLong(seq);
-    method = num == NULL ? NULL : ascii_str(d + m, b - m);
-    obj = method == NULL ? NULL : new_instance(cseq_type);
-    if (obj == NULL) {
-        Py_XDECREF(num);
-        Py_XDECREF(method);
-        return NULL;
-    }
-    set_slot(obj, cseq_off[CSEQ_SEQ], num);
-    set_slot(obj, cseq_off[CSEQ_METHOD], method);
-    return obj;
+    v[CSEQ_SEQ] = PyLong_FromUnsignedLongLong(seq);
+    v[CSEQ_METHOD] = text(d + m, b - m);
+    return build(&cseq_cls, v);
 }
 
 /* One Via element in the usual shape "SIP/2.0/UDP host[:port];params" with
- * plain parameters -- what the Python pattern _VIA_FAST takes, with its
- * checks of the host and port -- built as that pattern's path builds it. */
+ * plain parameters, the branch perhaps first -- what the Python pattern
+ * _VIA_FAST takes. */
 static PyObject *
 via_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
 {
-    Py_ssize_t i, t, h, p, branch_a = -1, branch_b = -1;
-    long port = -1;
+    Py_ssize_t i, t, h, host_end, pa, branch_a = -1, branch_b = -1;
+    long port;
     size_t k, tlen;
-    PyObject *obj, *vals[VIA_NSLOTS];
-    int n;
+    PyObject *v[9];
 
     if (b - a < 10 || memcmp(d + a, "SIP/2.0/", 8) != 0) {
         return NULL;
@@ -273,137 +424,434 @@ via_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
         return NULL;
     }
     h = i + 1;
-    i = span(d, h, b, C_HOST);
-    if (i == h || d[h] == '.') {
+    pa = host_port(d, h, b, &host_end, &port);
+    if (pa < 0) {
         return NULL;
     }
-    for (p = h; p + 1 < i; p++) {
-        if (d[p] == '.' && d[p + 1] == '.') {
-            return NULL;
-        }
+    if (params_end(d, pa, b, C_TOKEN, C_PVAL, "branch", &branch_a, &branch_b) != b) {
+        return NULL;
     }
-    p = i;  /* end of host */
-    if (i < b && d[i] == ':') {
-        Py_ssize_t j = span(d, i + 1, b, C_DIGIT);
-        if (j == i + 1 || j - i - 1 > 5) {
-            return NULL;
-        }
-        port = 0;
-        for (t = i + 1; t < j; t++) {
-            port = port * 10 + (d[t] - '0');
-        }
-        if (port > 65535) {
-            return NULL;
-        }
-        i = j;
-    }
-    /* The parameters: ;name[=value] to the end, the first one perhaps the
-     * branch. */
-    {
-        Py_ssize_t q = i;
-        int first = 1;
-        while (q < b) {
-            Py_ssize_t na, nb;
-            if (d[q] != ';') {
-                return NULL;
-            }
-            na = q + 1;
-            nb = span(d, na, b, C_TOKEN);
-            if (nb == na) {
-                return NULL;
-            }
-            q = nb;
-            if (q < b && d[q] == '=') {
-                Py_ssize_t vb = span(d, q + 1, b, C_PVAL);
-                if (vb == q + 1) {
-                    return NULL;
-                }
-                if (first && nb - na == 6 && memcmp(d + na, "branch", 6) == 0) {
-                    branch_a = q + 1;
-                    branch_b = vb;
-                }
-                q = vb;
-            }
-            first = 0;
-        }
-    }
-
-    memset(vals, 0, sizeof(vals));
-    vals[VIA_HOST] = ascii_str(d + h, p - h);
-    vals[VIA_PTEXT] = ascii_str(d + i, b - i);
-    vals[VIA_RAW] = ascii_str(d + a, b - a);
-    if (branch_a >= 0) {
-        vals[VIA_BRANCH] = ascii_str(d + branch_a, branch_b - branch_a);
-    }
-    else {
-        vals[VIA_BRANCH] = Py_NewRef(Py_None);
-    }
-    vals[VIA_PORT] = port >= 0 ? PyLong_FromLong(port) : Py_NewRef(Py_None);
-    vals[VIA_PARAMS] = Py_NewRef(Py_None);
-    vals[VIA_PROTOCOL] = Py_NewRef(sip_2_0);
-    vals[VIA_TIGHT] = Py_NewRef(Py_True);
-    vals[VIA_TRANSPORT] = Py_NewRef(transport_str[k]);
-    obj = NULL;
-    for (n = 0; n < VIA_NSLOTS; n++) {
-        if (vals[n] == NULL) {
-            goto fail;
-        }
-    }
-    obj = new_instance(via_type);
-    if (obj == NULL) {
-        goto fail;
-    }
-    for (n = 0; n < VIA_NSLOTS; n++) {
-        set_slot(obj, via_off[n], vals[n]);
-    }
-    return obj;
-fail:
-    for (n = 0; n < VIA_NSLOTS; n++) {
-        Py_XDECREF(vals[n]);
-    }
-    return NULL;
+    v[VIA_HOST] = text(d + h, host_end - h);
+    v[VIA_PTEXT] = text(d + pa, b - pa);
+    v[VIA_RAW] = text(d + a, b - a);
+    v[VIA_BRANCH] = branch_a >= 0 ? text(d + branch_a, branch_b - branch_a) : Py_NewRef(Py_None);
+    v[VIA_PORT] = port_object(port);
+    v[VIA_PARAMS] = Py_NewRef(Py_None);
+    v[VIA_PROTOCOL] = Py_NewRef(sip_2_0);
+    v[VIA_TIGHT] = Py_NewRef(Py_True);
+    v[VIA_TRANSPORT] = Py_NewRef(transport_str[k]);
+    return build(&via_cls, v);
 }
 
-/* Put the view of one line into the cache when its value is in the usual
- * shape; -1 only on a Python error (memory). */
-static int
-prefill(PyObject *cache, PyObject *key, const unsigned char *d, Py_ssize_t colon, Py_ssize_t stop)
+/* One name-addr or addr-spec in the usual shapes -- what the Python
+ * patterns _NAME_ADDR, _NAME_ADDR_NO_USER, _ADDR_SPEC and
+ * _ADDR_SPEC_NO_USER take: a quoted display name without escapes or
+ * token words, a sip or sips URI without password, headers, %-escapes or
+ * IPv6 reference, plain parameters, the tag perhaps first. */
+static PyObject *
+address_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
 {
-    Py_ssize_t a, b;
-    PyObject *view;
-    int rc;
-    line_value(d, colon, stop, &a, &b);
-    if (key == key_call_id) {
-        view = call_id_view(d, a, b);
+    int angle = memchr(d + a, '<', (size_t)(b - a)) != NULL;
+    int has_user = memchr(d + a, '@', (size_t)(b - a)) != NULL;
+    Py_ssize_t i = a, disp_a = -1, disp_b = -1, uri_a, uri_b, user_a, user_b, host_a, host_end;
+    Py_ssize_t up_a, up_b, hp_a, tag_a = -1, tag_b = -1;
+    long port;
+    int secure;
+    PyObject *u[8], *v[5];
+
+    if (angle) {
+        if (d[i] == '"') {
+            Py_ssize_t j = i + 1;
+            while (j < b && d[j] != '"') {
+                if (d[j] == '\\' || d[j] < 0x20 || d[j] == 0x7f) {
+                    return NULL;
+                }
+                j++;
+            }
+            if (j == b) {
+                return NULL;
+            }
+            disp_a = i + 1;
+            disp_b = j;
+            i = skip_ws(d, j + 1, b);
+        }
+        else if (cls[d[i]] & C_TOKEN) {
+            Py_ssize_t j = span(d, i, b, C_TOKEN);
+            for (;;) {
+                Py_ssize_t k = skip_ws(d, j, b);
+                if (k == j || k == b || !(cls[d[k]] & C_TOKEN)) {
+                    break;
+                }
+                j = span(d, k, b, C_TOKEN);
+            }
+            disp_a = i;
+            disp_b = j;
+            i = skip_ws(d, j, b);
+        }
+        if (i >= b || d[i] != '<') {
+            return NULL;
+        }
+        i++;
     }
-    else if (key == key_cseq) {
-        view = cseq_view(d, a, b);
+    uri_a = i;
+    if (b - i >= 4 && memcmp(d + i, "sip:", 4) == 0) {
+        secure = 0;
+        i += 4;
+    }
+    else if (b - i >= 5 && memcmp(d + i, "sips:", 5) == 0) {
+        secure = 1;
+        i += 5;
     }
     else {
-        /* One element only: a comma or a quote is the views' business. */
-        if (memchr(d + a, ',', (size_t)(b - a)) || memchr(d + a, '"', (size_t)(b - a))) {
-            return 0;
-        }
-        view = via_view(d, a, b);
+        return NULL;
     }
-    if (view == NULL) {
+    user_a = user_b = i;
+    if (has_user) {
+        user_b = span(d, i, b, angle ? C_USER_NA : C_USER_AS);
+        if (user_b == i || user_b >= b || d[user_b] != '@') {
+            return NULL;
+        }
+        i = user_b + 1;
+    }
+    host_a = i;
+    i = host_port(d, host_a, b, &host_end, &port);
+    if (i < 0) {
+        return NULL;
+    }
+    up_a = up_b = i;
+    if (angle) {
+        up_b = params_end(d, i, b, C_UPARAM, C_UPARAM, NULL, NULL, NULL);
+        if (up_b < 0 || up_b >= b || d[up_b] != '>') {
+            return NULL;
+        }
+        uri_b = up_b;
+        hp_a = up_b + 1;
+    }
+    else {
+        uri_b = hp_a = i;
+    }
+    if (params_end(d, hp_a, b, C_TOKEN, C_PVAL, "tag", &tag_a, &tag_b) != b) {
+        return NULL;
+    }
+
+    u[URI_HEADERS] = Py_NewRef(empty_tuple);
+    u[URI_HOST] = text(d + host_a, host_end - host_a);
+    u[URI_PARAMS] = lazy_params(d, up_a, up_b);
+    u[URI_PASSWORD] = Py_NewRef(Py_None);
+    u[URI_PORT] = port_object(port);
+    u[URI_RAW] = text(d + uri_a, uri_b - uri_a);
+    u[URI_SCHEME] = Py_NewRef(secure ? scheme_sips : scheme_sip);
+    u[URI_USER] = user_b > user_a ? text(d + user_a, user_b - user_a) : Py_NewRef(Py_None);
+    v[ADDR_URI] = build(&uri_cls, u);
+    v[ADDR_DISPLAY] = disp_a >= 0 ? text(d + disp_a, disp_b - disp_a) : Py_NewRef(Py_None);
+    v[ADDR_PARAMS] = lazy_params(d, hp_a, b);
+    v[ADDR_RAW] = text(d + a, b - a);
+    v[ADDR_TAG] = tag_a >= 0 ? text(d + tag_a, tag_b - tag_a) : Py_NewRef(Py_None);
+    return build(&addr_cls, v);
+}
+
+/* -- headers into the cache --------------------------------------------------- */
+
+typedef PyObject *(*view_fn)(const unsigned char *, Py_ssize_t, Py_ssize_t);
+
+/* The views built here, each from the lines of one header. */
+enum {
+    W_CALL_ID, W_CSEQ, W_TOP_VIA, W_FROM, W_TO, W_VIAS, W_CONTACT, W_ROUTE, W_RECORD_ROUTE, W_N
+};
+
+typedef struct {
+    int state;     /* 0 not seen yet, 1 building, -1 not wanted or left to the views */
+    PyObject *acc; /* list views: the elements so far */
+} watch;
+
+/* A list header's line: each comma-separated element (commas inside <...>
+ * do not separate; a quote with a comma is the careful splitter's
+ * business), stripped, empty ones dropped -- as split_commas and
+ * list_elements give them -- through view() into w->acc.  Returns -1 on a
+ * Python error; w->state becomes -1 when an element is not in its shape. */
+static int
+add_elements(watch *w, view_fn view, const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t i, start;
+    int commas = memchr(d + a, ',', (size_t)(b - a)) != NULL;
+    w->state = 1;
+    if (w->acc == NULL && (w->acc = PyList_New(0)) == NULL) {
+        return -1;
+    }
+    if (commas && memchr(d + a, '"', (size_t)(b - a)) != NULL) {
+        w->state = -1;
+        return 0;
+    }
+    start = i = a;
+    while (i <= b) {
+        if (i < b && d[i] == '<') {
+            const unsigned char *gt = memchr(d + i, '>', (size_t)(b - i));
+            if (gt == NULL) {
+                w->state = -1;
+                return 0;
+            }
+            i = (Py_ssize_t)(gt - d) + 1;
+            continue;
+        }
+        if (i == b || (commas && d[i] == ',')) {
+            Py_ssize_t ea = skip_ws(d, start, i), eb = i;
+            while (eb > ea && (d[eb - 1] == ' ' || d[eb - 1] == '\t')) {
+                eb--;
+            }
+            if (eb > ea) {
+                PyObject *element = view(d, ea, eb);
+                int rc;
+                if (element == NULL) {
+                    if (PyErr_Occurred()) {
+                        return -1;
+                    }
+                    w->state = -1;
+                    return 0;
+                }
+                rc = PyList_Append(w->acc, element);
+                Py_DECREF(element);
+                if (rc < 0) {
+                    return -1;
+                }
+            }
+            start = i + 1;
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* One-value views: the first line is the view (a second one is an error
+ * validate() reports); the top Via is the first line's only element, when
+ * it has one (a comma or a quote is the views' business). */
+static int
+add_one(watch *w, PyObject *cache, PyObject *ckey, view_fn view, const unsigned char *d,
+        Py_ssize_t a, Py_ssize_t b)
+{
+    PyObject *v;
+    int rc;
+    w->state = 1;
+    if (view == via_view
+        && (memchr(d + a, ',', (size_t)(b - a)) || memchr(d + a, '"', (size_t)(b - a)))) {
+        return 0;
+    }
+    v = view(d, a, b);
+    if (v == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
-    rc = PyDict_SetItem(cache, key, view);
-    Py_DECREF(view);
+    rc = PyDict_SetItem(cache, ckey, v);
+    Py_DECREF(v);
     return rc;
 }
 
-static PyObject *
-decode_line(const char *p, Py_ssize_t n)
+/* The value of a header line [a, b) (after the colon, SP and HT around it
+ * stripped) into the watches of its key; -1 only on a Python error. */
+static int
+watch_line(watch *ws, PyObject *cache, PyObject *key, const unsigned char *d, Py_ssize_t a,
+           Py_ssize_t b)
 {
-    PyObject *s = PyUnicode_DecodeUTF8(p, n, NULL);
-    if (s == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
-        /* Not ours to report: the Python path says which byte. */
-        PyErr_Clear();
+    if (key == key_via) {
+        if (ws[W_TOP_VIA].state == 0
+            && add_one(&ws[W_TOP_VIA], cache, key_via, via_view, d, a, b) < 0) {
+            return -1;
+        }
+        return ws[W_VIAS].state >= 0 ? add_elements(&ws[W_VIAS], via_view, d, a, b) : 0;
     }
-    return s;
+    if (key == key_from) {
+        return ws[W_FROM].state == 0 ? add_one(&ws[W_FROM], cache, key, address_view, d, a, b) : 0;
+    }
+    if (key == key_to) {
+        return ws[W_TO].state == 0 ? add_one(&ws[W_TO], cache, key, address_view, d, a, b) : 0;
+    }
+    if (key == key_call_id) {
+        return ws[W_CALL_ID].state == 0
+            ? add_one(&ws[W_CALL_ID], cache, key, call_id_view, d, a, b) : 0;
+    }
+    if (key == key_cseq) {
+        return ws[W_CSEQ].state == 0 ? add_one(&ws[W_CSEQ], cache, key, cseq_view, d, a, b) : 0;
+    }
+    if (key == key_contact) {
+        return ws[W_CONTACT].state >= 0 ? add_elements(&ws[W_CONTACT], address_view, d, a, b) : 0;
+    }
+    if (key == key_route) {
+        return ws[W_ROUTE].state >= 0 ? add_elements(&ws[W_ROUTE], address_view, d, a, b) : 0;
+    }
+    if (key == key_record_route) {
+        return ws[W_RECORD_ROUTE].state >= 0
+            ? add_elements(&ws[W_RECORD_ROUTE], address_view, d, a, b) : 0;
+    }
+    return 0;
 }
+
+/* The list views that were built whole go into the cache as tuples (none
+ * when cache is NULL: the scan gave up), and every accumulator is
+ * released. */
+static int
+finish_watches(watch *ws, PyObject *cache)
+{
+    static const int lists[] = {W_VIAS, W_CONTACT, W_ROUTE, W_RECORD_ROUTE};
+    PyObject *ckeys[] = {ckey_vias, ckey_contacts, ckey_routes, ckey_record_routes};
+    size_t k;
+    int rc = 0;
+    for (k = 0; k < sizeof(lists) / sizeof(lists[0]) && rc == 0; k++) {
+        watch *w = &ws[lists[k]];
+        if (cache != NULL && w->state == 1 && w->acc != NULL) {
+            PyObject *tuple = PyList_AsTuple(w->acc);
+            rc = tuple == NULL ? -1 : PyDict_SetItem(cache, ckeys[k], tuple);
+            Py_XDECREF(tuple);
+        }
+    }
+    for (k = 0; k < W_N; k++) {
+        Py_CLEAR(ws[k].acc);
+    }
+    return rc;
+}
+
+static void
+value_span(const unsigned char *d, Py_ssize_t colon, Py_ssize_t stop, Py_ssize_t *a, Py_ssize_t *b)
+{
+    Py_ssize_t i = skip_ws(d, colon + 1, stop), j = stop;
+    while (j > i && (d[j - 1] == ' ' || d[j - 1] == '\t')) {
+        j--;
+    }
+    *a = i;
+    *b = j;
+}
+
+/* The UTF-8 text of a str (for an ASCII str, its own buffer). */
+static const unsigned char *
+utf8_of(PyObject *s, Py_ssize_t *n)
+{
+    if (!PyUnicode_Check(s)) {
+        PyErr_SetString(PyExc_TypeError, "str expected");
+        return NULL;
+    }
+    return (const unsigned char *)PyUnicode_AsUTF8AndSize(s, n);
+}
+
+PyDoc_STRVAR(fill_views_doc,
+"fill_views(lines, keys, cache)\n"
+"\n"
+"Put into cache the typed views of Call-ID, CSeq, the top Via, the Via\n"
+"list, From, To, Contact, Route and Record-Route that it lacks and whose\n"
+"every element is in the usual shape; leave the others to the views.");
+
+static PyObject *
+fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *lines, *keys, *cache;
+    PyObject *ckeys[W_N];
+    Py_ssize_t i, n;
+    watch ws[W_N];
+    int k;
+
+    (void)module;
+    if (nargs != 3 || !PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])
+        || !PyDict_CheckExact(args[2]) || PyList_GET_SIZE(args[0]) != PyList_GET_SIZE(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "fill_views() needs two lists of one length and a dict");
+        return NULL;
+    }
+    if (empty_params == NULL) {
+        Py_RETURN_NONE;
+    }
+    lines = args[0];
+    keys = args[1];
+    cache = args[2];
+    ckeys[W_CALL_ID] = key_call_id;
+    ckeys[W_CSEQ] = key_cseq;
+    ckeys[W_TOP_VIA] = key_via;
+    ckeys[W_FROM] = key_from;
+    ckeys[W_TO] = key_to;
+    ckeys[W_VIAS] = ckey_vias;
+    ckeys[W_CONTACT] = ckey_contacts;
+    ckeys[W_ROUTE] = ckey_routes;
+    ckeys[W_RECORD_ROUTE] = ckey_record_routes;
+    memset(ws, 0, sizeof(ws));
+    for (k = 0; k < W_N; k++) {
+        int has = PyDict_Contains(cache, ckeys[k]);
+        if (has < 0) {
+            return NULL;
+        }
+        ws[k].state = has ? -1 : 0;
+    }
+    n = PyList_GET_SIZE(lines);
+    for (i = 0; i < n; i++) {
+        PyObject *line = PyList_GET_ITEM(lines, i), *key = PyList_GET_ITEM(keys, i);
+        const unsigned char *d, *colon;
+        Py_ssize_t len, a, b;
+        if (key != key_via && key != key_from && key != key_to && key != key_call_id
+            && key != key_cseq && key != key_contact && key != key_route
+            && key != key_record_route) {
+            continue;
+        }
+        d = utf8_of(line, &len);
+        if (d == NULL) {
+            finish_watches(ws, NULL);
+            return NULL;
+        }
+        colon = memchr(d, ':', (size_t)len);
+        if (colon == NULL) {
+            continue;
+        }
+        value_span(d, (Py_ssize_t)(colon - d), len, &a, &b);
+        if (watch_line(ws, cache, key, d, a, b) < 0) {
+            finish_watches(ws, NULL);
+            return NULL;
+        }
+    }
+    if (finish_watches(ws, cache) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* One view of a str value, for the Python views' fast paths. */
+static PyObject *
+one_view(PyObject *value, view_fn view)
+{
+    Py_ssize_t n;
+    const unsigned char *d = utf8_of(value, &n);
+    PyObject *v;
+    if (d == NULL) {
+        return NULL;
+    }
+    if (empty_params == NULL || n == 0) {
+        Py_RETURN_NONE;
+    }
+    v = view(d, 0, n);
+    if (v == NULL && !PyErr_Occurred()) {
+        Py_RETURN_NONE;
+    }
+    return v;
+}
+
+PyDoc_STRVAR(address_doc,
+"address(value)\n"
+"\n"
+"The Address of one name-addr or addr-spec (without SP or HT around it)\n"
+"in the usual shape, as the Python fast path builds it, or None.");
+
+static PyObject *
+address(PyObject *module, PyObject *value)
+{
+    (void)module;
+    return one_view(value, address_view);
+}
+
+PyDoc_STRVAR(via_doc,
+"via(value)\n"
+"\n"
+"The Via of one via-parm (without SP or HT around it) in the usual shape,\n"
+"as the Python fast path builds it, or None.");
+
+static PyObject *
+via(PyObject *module, PyObject *value)
+{
+    (void)module;
+    return one_view(value, via_view);
+}
+
+/* -- scan_head ---------------------------------------------------------------- */
 
 PyDoc_STRVAR(scan_head_doc,
 "scan_head(data, start, end, keys, max_lines, max_line_length)\n"
@@ -413,8 +861,10 @@ PyDoc_STRVAR(scan_head_doc,
 "(start_line, lines, keys, present, cache) -- the header lines as str,\n"
 "the lookup key of each (keys[name before the colon]), the set of keys and\n"
 "the typed views of Call-ID, CSeq and the top Via that were in their usual\n"
-"shape (once setup() has named their classes) -- or None when the head is not in the plain common shape and the careful\n"
-"path must look at it.");
+"shape (once setup() has named their classes), by the keys of the\n"
+"message's view cache -- or None when\n"
+"the head is not in the plain common shape and the careful path must\n"
+"look at it.");
 
 static PyObject *
 scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -424,9 +874,17 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *keymap;
     PyObject *first = NULL, *lines = NULL, *keys = NULL, *present = NULL, *cache = NULL;
     Py_ssize_t i, nlines = 0;
-    int first_done = 0, todo = via_type != NULL ? 3 : 0;
+    int first_done = 0, k;
+    watch ws[W_N];
 
     (void)module;
+    /* What every receiver reads at once: Call-ID, CSeq and the top Via.
+     * The rest waits for validate() or the views. */
+    memset(ws, 0, sizeof(ws));
+    for (k = 0; k < W_N; k++) {
+        ws[k].state = (empty_params != NULL && (k == W_CALL_ID || k == W_CSEQ || k == W_TOP_VIA))
+            ? 0 : -1;
+    }
     if (nargs != 6) {
         PyErr_SetString(PyExc_TypeError, "scan_head() takes 6 arguments");
         return NULL;
@@ -538,21 +996,22 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto error;
         }
         Py_DECREF(line);
-        if (todo && (key == key_call_id || key == key_cseq || key == key_via)) {
-            /* Only a key's first line is its view (a second one is an
-             * error validate() reports, or the rest of a list). */
-            int seen = PySet_Contains(present, key);
-            if (seen < 0 || (!seen && prefill(cache, key, d, colon, begin + n) < 0)) {
-                goto error;
-            }
-            todo -= !seen;
-        }
         if (PyList_Append(keys, key) < 0 || PySet_Add(present, key) < 0) {
             goto error;
+        }
+        if (key == key_via || key == key_call_id || key == key_cseq) {
+            Py_ssize_t a, b;
+            value_span(d, colon, begin + n, &a, &b);
+            if (watch_line(ws, cache, key, d, a, b) < 0) {
+                goto error;
+            }
         }
     }
     if (first == NULL) {
         goto decline;
+    }
+    if (finish_watches(ws, cache) < 0) {
+        goto error;
     }
     {
         PyObject *result = PyTuple_Pack(5, first, lines, keys, present, cache);
@@ -569,6 +1028,7 @@ decline_or_error:
         goto error;
     }
 decline:
+    finish_watches(ws, NULL);
     Py_XDECREF(first);
     Py_XDECREF(lines);
     Py_XDECREF(keys);
@@ -577,6 +1037,7 @@ decline:
     Py_RETURN_NONE;
 
 error:
+    finish_watches(ws, NULL);
     Py_XDECREF(first);
     Py_XDECREF(lines);
     Py_XDECREF(keys);
@@ -585,16 +1046,21 @@ error:
     return NULL;
 }
 
+/* -- the module --------------------------------------------------------------- */
+
 static PyMethodDef speedups_methods[] = {
     {"scan_head", (PyCFunction)(void (*)(void))scan_head, METH_FASTCALL, scan_head_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
+    {"fill_views", (PyCFunction)(void (*)(void))fill_views, METH_FASTCALL, fill_views_doc},
+    {"address", address, METH_O, address_doc},
+    {"via", via, METH_O, via_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     "sipstack.message._speedups",
-    "Optional C accelerator of the message layer's header indexing.",
+    "Optional C accelerator of the message layer: header indexing and the usual typed views.",
     -1,
     speedups_methods,
     NULL,
@@ -603,23 +1069,52 @@ static struct PyModuleDef speedups_module = {
     NULL,
 };
 
-PyMODINIT_FUNC
-PyInit__speedups(void)
+static int
+intern_all(void)
 {
+    struct {
+        PyObject **target;
+        const char *text;
+    } names[] = {
+        {&key_call_id, "call-id"},
+        {&key_cseq, "cseq"},
+        {&key_via, "via"},
+        {&key_from, "from"},
+        {&key_to, "to"},
+        {&key_contact, "contact"},
+        {&key_route, "route"},
+        {&key_record_route, "record-route"},
+        {&ckey_vias, "*via"},
+        {&ckey_contacts, "*contact"},
+        {&ckey_routes, "*route"},
+        {&ckey_record_routes, "*record-route"},
+        {&sip_2_0, "SIP/2.0"},
+        {&scheme_sip, "sip"},
+        {&scheme_sips, "sips"},
+    };
     size_t k;
-    init_tables();
-    key_call_id = PyUnicode_InternFromString("call-id");
-    key_cseq = PyUnicode_InternFromString("cseq");
-    key_via = PyUnicode_InternFromString("via");
-    sip_2_0 = PyUnicode_InternFromString("SIP/2.0");
-    if (key_call_id == NULL || key_cseq == NULL || key_via == NULL || sip_2_0 == NULL) {
-        return NULL;
+    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        *names[k].target = PyUnicode_InternFromString(names[k].text);
+        if (*names[k].target == NULL) {
+            return -1;
+        }
     }
     for (k = 0; k < N_TRANSPORTS; k++) {
         transport_str[k] = PyUnicode_InternFromString(transports[k]);
         if (transport_str[k] == NULL) {
-            return NULL;
+            return -1;
         }
+    }
+    empty_tuple = PyTuple_New(0);
+    return empty_tuple == NULL ? -1 : 0;
+}
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    init_tables();
+    if (intern_all() < 0) {
+        return NULL;
     }
     return PyModule_Create(&speedups_module);
 }
