@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -361,3 +362,36 @@ def test_environment_switch_selects_the_pure_parser() -> None:
     )
     assert out.stdout.decode().split()[0] == "False"
     assert out.stdout.decode().split()[1] == parse(CORPUS_MESSAGES[0]).call_id
+
+
+def test_no_reference_is_leaked() -> None:
+    # Every path of the C code -- accepted, declined half-way through a
+    # list, rejected by the Python path afterwards -- run many times: a
+    # reference kept by mistake would leave its object allocated each time.
+    samples = [*CORPUS_MESSAGES, *EDGE_CASES]
+    for data in CORPUS_MESSAGES:
+        for old, new in ((b">", b""), (b",", b",<"), (b";", b";;"), (b"@", b"@@")):
+            samples.append(data.replace(old, new, 3))
+
+    def run(rounds: int) -> None:
+        views: list[object] = []
+        for _ in range(rounds):
+            for data in samples:
+                try:
+                    msg = parse(data)
+                    msg.validate()
+                    views.append((msg.vias, msg.contacts, msg.routes, msg.from_addr))
+                except SIPParseError:
+                    pass
+            views.clear()
+
+    run(3)
+    tracemalloc.start()
+    try:
+        run(3)
+        before = tracemalloc.get_traced_memory()[0]
+        run(40)
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert after - before < 64 * 1024, f"{after - before} bytes kept over {40 * len(samples)} parses"
