@@ -50,7 +50,7 @@ SERVER_TIMEOUT = 30.0
 NOT_IN_A_CLONE = shutil.ignore_patterns(
     ".git", "__pycache__", "*.pyc", "*.egg-info", "build", "dist", ".pytest_cache",
     ".mypy_cache", ".ruff_cache", ".hypothesis", ".benchmarks", "sipstack-data",
-    ".venv", "venv", "crashes", ".work",
+    ".venv", "venv", "crashes", ".work", "*.so",
 )  # fmt: skip
 
 _FENCE = re.compile(r"^```([\w-]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -213,6 +213,13 @@ async def test_a_fresh_environment_installs_serves_and_two_peers_chat(tmp_path: 
     )  # fmt: skip
     assert Path(where.strip()).resolve().is_relative_to(clone.resolve())
     _run(_in_venv(venv, ["python", "-m", "pytest", "--version"]), timeout=STEP_TIMEOUT, env=env)
+    # With a C compiler at hand the install built the accelerator.
+    accelerated = _run(
+        _in_venv(venv, ["python", "-c", "import sipstack.message as m; print(m.ACCELERATED)"]),
+        timeout=STEP_TIMEOUT, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    if shutil.which("cc") and not os.environ.get("SIPSTACK_NO_EXTENSIONS"):
+        assert accelerated.strip() == "True"
 
     data = tmp_path / "data"
     for name in ("alice", "bob"):
@@ -265,3 +272,43 @@ async def test_a_fresh_environment_installs_serves_and_two_peers_chat(tmp_path: 
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_installs_and_parses_without_a_c_compiler(tmp_path: Path) -> None:
+    """The accelerator is optional: with no compiler the build of it fails,
+    the install goes on, and the pure-Python parser answers."""
+    if os.environ.get(SKIP_VENV):
+        pytest.skip(f"{SKIP_VENV} is set")
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT, clone, ignore=NOT_IN_A_CLONE)
+    venv = tmp_path / "venv"
+    # The dependencies come from this environment; only sipstack is built.
+    _run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], timeout=STEP_TIMEOUT
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SIPSTACK_NO_EXTENSIONS")}
+    env["CC"] = "/bin/false"
+    env["VIRTUAL_ENV"] = str(venv)
+    _run(
+        _in_venv(venv, ["pip", "install", "--no-deps", "--quiet", "."]),
+        timeout=INSTALL_TIMEOUT, cwd=clone, env=env,
+    )  # fmt: skip
+    code = (
+        "import sys, sipstack.message as m; msg = m.parse(sys.stdin.buffer.read());"
+        "print(m.ACCELERATED, msg.call_id, m.__file__)"
+    )
+    data = (ROOT / "bench" / "corpus" / "message.sip").read_bytes()
+    out = subprocess.run(
+        _in_venv(venv, ["python", "-c", code]), input=data, capture_output=True, cwd=tmp_path,
+        env=env, timeout=STEP_TIMEOUT, check=True,
+    )  # fmt: skip
+    accelerated, call_id, where = out.stdout.decode().split()
+    assert accelerated == "False"
+    assert Path(where).resolve().is_relative_to(venv.resolve())
+    assert call_id == parse_call_id_of(data)
+
+
+def parse_call_id_of(data: bytes) -> str:
+    from sipstack.message import parse
+
+    return parse(data).call_id
