@@ -41,6 +41,17 @@ for _path in (str(REPO_ROOT), str(BENCH_DIR)):
 from competitors import COMPETITORS, SIPSTACK, Adapter, load  # noqa: E402
 
 OPS: tuple[str, ...] = ("touch", "full", "serialize")
+
+
+def _accelerator_state() -> str:
+    """Which sipstack parser the figures are of."""
+    try:
+        from sipstack.message import ACCELERATED
+    except ImportError:
+        return "unknown"
+    if ACCELERATED:
+        return "on (SIPSTACK_NO_EXTENSIONS=1 measures the pure-Python parser)"
+    return "off (pure-Python parser)"
 TARGETS_US: dict[str, float] = {"touch": 8.0, "full": 20.0, "serialize": 3.0}
 TARGET_SPEEDUP = 4.0
 
@@ -287,8 +298,9 @@ def print_report(results: Sequence[Result], total_files: int, settings: Settings
     print(
         f"\nSIP parse/serialize benchmark: {total_files} corpus messages, "
         f"{settings.stat} of {settings.repeats} repeats, µs per message "
-        f"(Python {platform.python_version()}, {platform.machine()})\n"
+        f"(Python {platform.python_version()}, {platform.machine()})"
     )
+    print(f"sipstack's C accelerator: {_accelerator_state()}\n")
     print(line(headers))
     print(line(["-" * w for w in widths]))
     for row in rows:
