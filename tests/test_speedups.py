@@ -395,3 +395,20 @@ def test_no_reference_is_leaked() -> None:
     finally:
         tracemalloc.stop()
     assert after - before < 64 * 1024, f"{after - before} bytes kept over {40 * len(samples)} parses"
+
+
+@needs_accelerator
+def test_the_c_views_decline_what_they_cannot_read() -> None:
+    speedups = message_module.SPEEDUPS
+    assert speedups is not None
+    # Text UTF-8 cannot carry, wrong types, lists of different lengths:
+    # declined (None, nothing cached), never an exception.
+    assert speedups.address("\udc80 <sip:a@b>") is None
+    assert speedups.via("SIP/2.0/UDP \udc80") is None
+    cache: dict[str, object] = {}
+    speedups.fill_views(["Via: \udc80", "From: <sip:a@b>"], ["via", "from"], cache)
+    assert set(cache) == {"from"}
+    for args in ((("Via: x",), ["via"], {}), (["Via: x"], ["via", "to"], {}), ([1], ["via"], {})):
+        assert speedups.fill_views(*args) is None  # type: ignore[arg-type]
+    assert speedups.address("") is None
+    assert speedups.via("") is None

@@ -705,6 +705,10 @@ def test_cseq(text, seq, method):
         "1 IN\u00c9",
         "\uff11 INVITE",  # full-width digit
         "1.5 INVITE",
+        # LWS is SP and HT only: not NBSP, an em space or VT.
+        "1\u00a0INVITE",
+        "1\u2003INVITE",
+        "1 \x0bINVITE",
     ],
 )
 def test_bad_cseq(text):

@@ -718,15 +718,22 @@ value_span(const unsigned char *d, Py_ssize_t colon, Py_ssize_t stop, Py_ssize_t
     *b = j;
 }
 
-/* The UTF-8 text of a str (for an ASCII str, its own buffer). */
+/* The UTF-8 text of a str (for an ASCII str, its own buffer).  NULL
+ * without an error set for text UTF-8 cannot carry (lone surrogates): the
+ * views' business. */
 static const unsigned char *
 utf8_of(PyObject *s, Py_ssize_t *n)
 {
+    const char *d;
     if (!PyUnicode_Check(s)) {
         PyErr_SetString(PyExc_TypeError, "str expected");
         return NULL;
     }
-    return (const unsigned char *)PyUnicode_AsUTF8AndSize(s, n);
+    d = PyUnicode_AsUTF8AndSize(s, n);
+    if (d == NULL && PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+        PyErr_Clear();
+    }
+    return (const unsigned char *)d;
 }
 
 PyDoc_STRVAR(fill_views_doc,
@@ -746,12 +753,13 @@ fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int k;
 
     (void)module;
-    if (nargs != 3 || !PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])
-        || !PyDict_CheckExact(args[2]) || PyList_GET_SIZE(args[0]) != PyList_GET_SIZE(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "fill_views() needs two lists of one length and a dict");
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "fill_views() takes 3 arguments");
         return NULL;
     }
-    if (empty_params == NULL) {
+    /* Anything but the headers' own lists is left to the views. */
+    if (empty_params == NULL || !PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])
+        || !PyDict_CheckExact(args[2]) || PyList_GET_SIZE(args[0]) != PyList_GET_SIZE(args[1])) {
         Py_RETURN_NONE;
     }
     lines = args[0];
@@ -784,8 +792,14 @@ fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             && key != key_record_route) {
             continue;
         }
+        if (!PyUnicode_CheckExact(line)) {
+            continue;
+        }
         d = utf8_of(line, &len);
         if (d == NULL) {
+            if (!PyErr_Occurred()) {
+                continue;
+            }
             finish_watches(ws, NULL);
             return NULL;
         }
@@ -813,7 +827,10 @@ one_view(PyObject *value, view_fn view)
     const unsigned char *d = utf8_of(value, &n);
     PyObject *v;
     if (d == NULL) {
-        return NULL;
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
     }
     if (empty_params == NULL || n == 0) {
         Py_RETURN_NONE;

@@ -441,9 +441,15 @@ def parse_cseq(text: str) -> CSeq:
     return _parse_cseq(text)
 
 
+# LWS between the number and the method (RFC 3261 §25.1): SP and HT only,
+# not the other characters str.split() takes for whitespace (NBSP, VT ...).
+_LWS = re.compile(r"[ \t]+")
+
+
 def _parse_cseq(text: str) -> CSeq:
-    # The general path of parse_cseq: any whitespace, and the errors.
-    parts = text.split()
+    # The general path of parse_cseq: whitespace around and between, and
+    # the errors.
+    parts = _LWS.split(text.strip(" \t"))
     if len(parts) != 2:
         raise HeaderError("CSeq", f"{text[:40]!r} is not 'number METHOD'")
     num, method = parts
