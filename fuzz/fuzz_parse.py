@@ -54,12 +54,12 @@ with atheris.instrument_imports():
 
 # Where the parser reaches the accelerator: (module, name, value).
 HOOKS = [
-    (_message, "_scan_head", _message._scan_head),
+    (_message, "_c_parse_head", _message._c_parse_head),
     (_message, "_fill_views", _message._fill_views),
     (_address, "_c_address", _address._c_address),
     (_values, "_c_via", _values._c_via),
 ]
-SCAN = _message._scan_head
+ACCELERATED = _message.ACCELERATED
 
 DEEP = os.environ.get("FUZZ_DEEP", "") not in ("", "0")
 
@@ -172,7 +172,7 @@ def check_accelerator(data: bytes) -> None:
 
 
 def TestOneInput(data: bytes) -> None:
-    if SCAN is not None:
+    if ACCELERATED:
         check_accelerator(data)
     try:
         msg = parse(data)

@@ -42,7 +42,7 @@ from sipstack.message._headers import _KEYS
 needs_accelerator = pytest.mark.skipif(
     not ACCELERATED, reason="the C accelerator is not built in this installation"
 )
-SCAN = message_module._scan_head
+PARSE_HEAD = message_module._c_parse_head
 
 
 def outcome(fn: Callable[[], Any]) -> Any:
@@ -104,7 +104,7 @@ def slots(value: object) -> Any:
 
 # Where the parser reaches the accelerator: (module, name).
 HOOKS = [
-    (message_module, "_scan_head"),
+    (message_module, "_c_parse_head"),
     (message_module, "_fill_views"),
     (address_module, "_c_address"),
     (values_module, "_c_via"),
@@ -133,8 +133,8 @@ def both(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, Any]:
 
 
 def python_index(data: bytes, start: int, end: int, limits: Limits) -> Any:
-    """The pure-Python path's (start line, lines, keys, present), or None
-    where it would go to its careful path or raise."""
+    """The pure-Python fast path's (start line, lines, keys, present), or
+    None where it would go to its careful path or raise."""
     try:
         lines = message_module._split_head(data, start, end, limits)
     except SIPParseError:
@@ -146,6 +146,10 @@ def python_index(data: bytes, start: int, end: int, limits: Limits) -> Any:
     return first, lines, keys, set(keys)
 
 
+MANDATORY_LINES = [
+    b"Via: SIP/2.0/UDP h;branch=z9hG4bK1", b"From: <sip:a@x>;tag=1", b"To: <sip:b@x>",
+    b"Call-ID: c", b"CSeq: 1 MESSAGE",
+]  # fmt: skip
 EDGE_CASES = [
     b"",
     b"\r\n\r\n",
@@ -171,6 +175,33 @@ EDGE_CASES = [
     "To: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n\r\n".encode(),
     b"MESSAGE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nSubject: \xff\xfe\r\n"
     b"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n\r\n",
+    # Start lines and Content-Length: the plain shapes and their neighbours.
+    *(
+        start.encode() + b"\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\n"
+        b"To: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n" + extra + b"\r\n"
+        for start in (
+            "SIP/2.0 200", "SIP/2.0 200 ", "SIP/2.0 099 Low", "SIP/2.0 700 High", "SIP/2.0 2000 X",
+            "sip/2.0 200 OK", "SIP/2.0  200 OK", "FOO sip:b@x SIP/2.0", "MESSAGE tel:+1 SIP/2.0",
+            "MESSAGE SIPS:b@x SIP/2.0", "MESSAGE 1sip:b@x SIP/2.0", "MESSAGE sip:b@x  SIP/2.0",
+            "MESSAGE sip:b@x SIP/2.1", "MESSAGE sip:b@x sip/2.0", "MESSAGE  sip:b@x SIP/2.0",
+            "MESS@GE sip:b@x SIP/2.0", "MESSAGE urn:x:y SIP/2.0", "MESSAGE sip:bé@x SIP/2.0",
+            "MESSAGE sip:b@x SIP/2.00", "MESSAGE sip:b@x SIP/2.0 x", "MESSAGE a@b:c SIP/2.0",
+            "MESSAGE a+-.9:c SIP/2.0",
+        )
+        for extra in (
+            b"", b"Content-Length: 0\r\n", b"Content-Length: 0\r\nl: 0\r\n",
+            b"Content-Length: 0\r\nl: 00\r\n", b"Content-Length: 007\r\n",
+            b"Content-Length: 99999999999\r\n", b"Content-Length: 65536\r\n",
+            b"Content-Length: \r\n", b"Content-Length: 1 2\r\n",
+        )
+    ),
+    # Each mandatory header missing in turn.
+    *(
+        b"MESSAGE sip:b@x SIP/2.0\r\n"
+        + b"".join(line + b"\r\n" for line in MANDATORY_LINES if line != missing)
+        + b"\r\n"
+        for missing in MANDATORY_LINES
+    ),
     # A line that is only a name, a line that starts with a colon, DEL.
     b"MESSAGE sip:b@x SIP/2.0\r\nVia\r\n\r\n",
     b"MESSAGE sip:b@x SIP/2.0\r\n: x\r\n\r\n",
@@ -288,38 +319,52 @@ def test_same_result_at_the_limits(data: bytes, max_lines: int, max_line: int) -
     assert fast == pure
 
 
+def c_head(data: bytes | bytearray, start: int, end: int, limits: Limits = DEFAULT_LIMITS) -> Any:
+    assert PARSE_HEAD is not None
+    return PARSE_HEAD(
+        data, start, end, _KEYS, limits.max_header_lines, limits.max_line_length,
+        limits.max_uri_length, limits.max_body_size,
+    )  # fmt: skip
+
+
 @needs_accelerator
 @given(st.sampled_from(CORPUS_MESSAGES) | mutated_messages() | raw_spellings().map(lambda r: r[0]))
-def test_scan_head_accepts_only_what_the_python_fast_path_accepts(data: bytes) -> None:
-    assert SCAN is not None
+@example(EDGE_CASES[-1].replace(b"MESSAGE sip:b@x SIP/2.0", b"SIP/2.0 200"))
+@example(CORPUS_MESSAGES[0].replace(b"SIP/2.0\r\n", b"SIP/2.0\r\n", 1))
+def test_parse_head_accepts_only_what_the_python_path_accepts_alike(data: bytes) -> None:
     end = data.find(b"\r\n\r\n")
     if end <= 0:
         return
-    got = SCAN(data, 0, end, _KEYS, 128, 8192)
-    want = python_index(data, 0, end, DEFAULT_LIMITS)
-    if got is not None:
-        # Declining is always allowed; accepting must give the same index.
-        assert got[:4] == want
-        assert all(type(k) is str for k in got[2])
-    elif want is not None:
-        # It declines only for the reasons it documents: bytes >= 0x80 in a
-        # name or line longer than the limit in bytes but not in characters.
-        assert any(b >= 0x80 for b in data[:end])
+    got = c_head(data, 0, end)
+    if got is None:
+        return  # declining is always allowed
+    # Accepting: the index the Python fast path makes, and a message the
+    # pure-Python parser makes too.
+    h = got.headers
+    index = python_index(data, 0, end, DEFAULT_LIMITS)
+    assert index is not None
+    assert (h._lines, h._keys, h._present) == index[1:]
+    assert all(type(k) is str for k in h._keys)
+    with PurePython():
+        pure = message_module._parse_head(data, 0, end, DEFAULT_LIMITS)
+    assert type(pure) is type(got)
+    assert pure._content_length == got._content_length
+    assert pure.start_line == got.start_line
 
 
 @needs_accelerator
-def test_scan_head_takes_bytearray_and_offsets() -> None:
-    assert SCAN is not None
+def test_parse_head_takes_bytearray_and_offsets() -> None:
     data = CORPUS_MESSAGES[0]
     end = data.index(b"\r\n\r\n")
     padded = bytearray(b"\r\n\r\n" + data)
-    assert SCAN(padded, 4, end + 4, _KEYS, 128, 8192) == SCAN(data, 0, end, _KEYS, 128, 8192)
-    assert SCAN(data, 0, end + 10**9, _KEYS, 128, 8192) is None
-    assert SCAN(data, -1, end, _KEYS, 128, 8192) is None
+    assert c_head(padded, 4, end + 4).headers._lines == c_head(data, 0, end).headers._lines
+    assert c_head(data, 0, end + 10**9) is None
+    assert c_head(data, -1, end) is None
     with pytest.raises(TypeError):
-        SCAN(memoryview(data), 0, end, _KEYS, 128, 8192)  # type: ignore[arg-type]
+        c_head(memoryview(data), 0, end)  # type: ignore[arg-type]
+    assert PARSE_HEAD is not None
     with pytest.raises(TypeError):
-        SCAN(data, 0, end, [], 128, 8192)  # type: ignore[arg-type]
+        PARSE_HEAD(data, 0, end, [], 128, 8192, 100, 100)  # type: ignore[arg-type]
 
 
 def _frames(data: bytes) -> Iterator[Any]:

@@ -97,20 +97,6 @@ REASON_PHRASES: dict[int, str] = {
     606: "Not Acceptable", 607: "Unwanted",
 }  # fmt: skip
 
-# The optional C accelerator (see _speedups.c and _accel.py).
-_ScanHead = Callable[
-    [bytes | bytearray, int, int, dict[str, str], int, int],
-    "tuple[str, list[str], list[str], set[str], dict[str, object]] | None",
-]
-_scan_head: _ScanHead | None = None
-_fill_views: Callable[[list[str], list[str], dict[str, object]], None] | None = None
-if SPEEDUPS is not None:
-    SPEEDUPS.setup(CSeq, Via, Address, SipURI, Params, EMPTY_PARAMS)
-    _scan_head = SPEEDUPS.scan_head
-    _fill_views = SPEEDUPS.fill_views
-ACCELERATED = _scan_head is not None
-"""ACCELERATED: True when the C accelerator of header indexing is in use."""
-
 _MISS = object()
 _new = object.__new__
 # Header parameters after a name-addr's '>' that are exactly one tag, as
@@ -947,6 +933,20 @@ class Response(Message):
         return f"<Response {self._status} {self._reason}>"
 
 
+# -- the optional C accelerator (_speedups.c, loaded by _accel.py) -------------
+
+_c_parse_head: Callable[..., Request | Response | None] | None = None
+_fill_views: Callable[[list[str], list[str], dict[str, object]], None] | None = None
+if SPEEDUPS is not None:
+    SPEEDUPS.setup(
+        Message, Request, Response, Headers, CSeq, Via, Address, SipURI, Params, EMPTY_PARAMS
+    )
+    _c_parse_head = SPEEDUPS.parse_head
+    _fill_views = SPEEDUPS.fill_views
+ACCELERATED = SPEEDUPS is not None
+"""ACCELERATED: True when the C accelerator of the parser is in use."""
+
+
 # -- the parser ---------------------------------------------------------------
 
 
@@ -1104,29 +1104,26 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
     bytes to the caller."""
     if end - start > limits.max_message_size:
         raise MessageTooLarge(f"header section of {end - start} bytes")
+    if _c_parse_head is not None:
+        fast = _c_parse_head(
+            data, start, end, _KEYS, limits.max_header_lines, limits.max_line_length,
+            limits.max_uri_length, limits.max_body_size,
+        )  # fmt: skip
+        if fast is not None:
+            return fast
+    lines = _split_head(data, start, end, limits)
+    msg = _start(lines[0], limits)
+    del lines[0]
+    # A line without a colon maps to None too, so the careful path rejects it.
+    keys_get = _KEYS.get
+    found = [keys_get(p[0]) if p[1] else None for p in map(str.partition, lines, repeat(":"))]
+    present: set[str] = set(found)  # type: ignore[arg-type]
     raws: list[str] | None = None
-    scanned = (
-        None
-        if _scan_head is None
-        else _scan_head(data, start, end, _KEYS, limits.max_header_lines, limits.max_line_length)
-    )
-    if scanned is not None:
-        first, lines, keys, present, cache = scanned
-        msg = _start(first, limits)
+    if None in present:
+        lines, keys, raws = _slow_headers(lines)
+        present = set(keys)
     else:
-        lines = _split_head(data, start, end, limits)
-        msg = _start(lines[0], limits)
-        del lines[0]
-        # A line without a colon maps to None too, so the careful path rejects it.
-        keys_get = _KEYS.get
-        found = [keys_get(p[0]) if p[1] else None for p in map(str.partition, lines, repeat(":"))]
-        present = set(found)  # type: ignore[arg-type]
-        cache = {}
-        if None in present:
-            lines, keys, raws = _slow_headers(lines)
-            present = set(keys)
-        else:
-            keys = found  # type: ignore[assignment]
+        keys = found  # type: ignore[assignment]
     if not present >= _MANDATORY_SET:
         missing = [_MANDATORY_NAMES[k] for k in _MANDATORY if k not in present]
         raise SIPParseError(f"missing {', '.join(missing)} header")
@@ -1156,7 +1153,7 @@ def _parse_head(data: bytes | bytearray, start: int, end: int, limits: Limits) -
     h._lines = lines
     h._raws = raws
     h._present = present
-    h._cache = cache
+    h._cache = {}
     h._dirty = False
     msg.headers = h
     return msg

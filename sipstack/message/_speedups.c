@@ -139,6 +139,18 @@ static slotted uri_cls = {
 enum { PARAMS_IT, PARAMS_TEXT };
 static slotted params_cls = {NULL, 2, {"_it", "_text"}, {0}};
 static PyObject *empty_params = NULL;
+enum { HDR_CACHE, HDR_DIRTY, HDR_KEYS, HDR_LINES, HDR_PRESENT, HDR_RAWS };
+static slotted headers_cls = {
+    NULL, 6, {"_cache", "_dirty", "_keys", "_lines", "_present", "_raws"}, {0},
+};
+enum { REQ_METHOD, REQ_URI, REQ_URI_TEXT };
+static slotted request_cls = {NULL, 3, {"_method", "_uri", "_uri_text"}, {0}};
+enum { RESP_STATUS, RESP_REASON };
+static slotted response_cls = {NULL, 2, {"_status", "_reason"}, {0}};
+/* The slots Request and Response inherit from Message. */
+enum { MSG_HEADERS, MSG_CONTENT_LENGTH };
+static slotted message_cls = {NULL, 2, {"headers", "_content_length"}, {0}};
+#define message_off message_cls.off
 
 /* The offsets of a class's __slots__, checked to be plain object slots
  * defined by that class itself (a subclass or a property would not do). */
@@ -153,7 +165,8 @@ setup_class(slotted *s, PyObject *type)
     for (i = 0; i < s->n; i++) {
         PyObject *d = PyDict_GetItemString(((PyTypeObject *)type)->tp_dict, s->names[i]);
         PyMemberDef *m;
-        if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type)
+            || ((PyMemberDescrObject *)d)->d_common.d_type != (PyTypeObject *)type) {
             PyErr_Format(PyExc_TypeError, "%R has no slot %s", type, s->names[i]);
             return -1;
         }
@@ -167,6 +180,13 @@ setup_class(slotted *s, PyObject *type)
     Py_INCREF(type);
     Py_XSETREF(s->type, (PyTypeObject *)type);
     return 0;
+}
+
+/* Sets an empty slot of a new instance (the reference is stolen). */
+static void
+set_slot(PyObject *obj, Py_ssize_t offset, PyObject *value)
+{
+    *(PyObject **)((char *)obj + offset) = value;
 }
 
 /* A new instance with its slots set from values[] (references stolen,
@@ -199,7 +219,7 @@ fail:
 }
 
 static PyObject *key_call_id, *key_cseq, *key_via, *key_from, *key_to, *key_contact, *key_route,
-    *key_record_route;
+    *key_record_route, *key_content_length;
 static PyObject *ckey_vias, *ckey_contacts, *ckey_routes, *ckey_record_routes;
 static PyObject *sip_2_0, *scheme_sip, *scheme_sips, *empty_tuple;
 
@@ -208,29 +228,40 @@ static const char *transports[] = {"UDP", "TCP", "TLS", "SCTP", "WS", "WSS", "TL
 static PyObject *transport_str[N_TRANSPORTS];
 
 PyDoc_STRVAR(setup_doc,
-"setup(cseq, via, address, sip_uri, params, empty_params)\n"
+"setup(message, request, response, headers, cseq, via, address, sip_uri, params,\n"
+"      empty_params)\n"
 "\n"
-"Name the classes whose instances scan_head() may build, and the Params\n"
-"object that stands for no parameters.");
+"Name the classes whose instances this module builds, and the Params\n"
+"object that stands for no parameters.  Until then it builds nothing.");
 
 static PyObject *
 setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    slotted *classes[] = {
+        &message_cls, &request_cls, &response_cls, &headers_cls, &cseq_cls, &via_cls, &addr_cls,
+        &uri_cls, &params_cls,
+    };
+    size_t k;
     (void)module;
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "setup() takes 6 arguments");
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "setup() takes 10 arguments");
         return NULL;
     }
-    if (setup_class(&cseq_cls, args[0]) < 0 || setup_class(&via_cls, args[1]) < 0
-        || setup_class(&addr_cls, args[2]) < 0 || setup_class(&uri_cls, args[3]) < 0
-        || setup_class(&params_cls, args[4]) < 0) {
+    for (k = 0; k < sizeof(classes) / sizeof(classes[0]); k++) {
+        if (setup_class(classes[k], args[k]) < 0) {
+            return NULL;
+        }
+    }
+    if (!PyType_IsSubtype(request_cls.type, message_cls.type)
+        || !PyType_IsSubtype(response_cls.type, message_cls.type)) {
+        PyErr_SetString(PyExc_TypeError, "setup() needs Request and Response to be Messages");
         return NULL;
     }
-    if (!Py_IS_TYPE(args[5], params_cls.type)) {
+    if (!Py_IS_TYPE(args[9], params_cls.type)) {
         PyErr_SetString(PyExc_TypeError, "setup() needs the empty Params");
         return NULL;
     }
-    Py_XSETREF(empty_params, Py_NewRef(args[5]));
+    Py_XSETREF(empty_params, Py_NewRef(args[9]));
     Py_RETURN_NONE;
 }
 
@@ -868,78 +899,51 @@ via(PyObject *module, PyObject *value)
     return one_view(value, via_view);
 }
 
-/* -- scan_head ---------------------------------------------------------------- */
+/* -- parse_head ---------------------------------------------------------------- */
 
-PyDoc_STRVAR(scan_head_doc,
-"scan_head(data, start, end, keys, max_lines, max_line_length)\n"
-"\n"
-"Index the start line and header lines of data[start:end] (bytes or\n"
-"bytearray, without the empty line that ends the head).  Returns\n"
-"(start_line, lines, keys, present, cache) -- the header lines as str,\n"
-"the lookup key of each (keys[name before the colon]), the set of keys and\n"
-"the typed views of Call-ID, CSeq and the top Via that were in their usual\n"
-"shape (once setup() has named their classes), by the keys of the\n"
-"message's view cache -- or None when\n"
-"the head is not in the plain common shape and the careful path must\n"
-"look at it.");
+/* What the scan of the header lines gives. */
+typedef struct {
+    Py_ssize_t first_a, first_b;    /* the start line */
+    Py_ssize_t cl_a, cl_b;          /* the first Content-Length value, cl_a < 0 if none */
+    int cl_conflict;                /* a later Content-Length says otherwise */
+    PyObject *lines, *keys, *present, *cache;
+} head;
 
-static PyObject *
-scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+static void
+clear_head(head *h)
 {
-    const unsigned char *d;
-    Py_ssize_t size, start, end, max_lines, max_len;
-    PyObject *keymap;
-    PyObject *first = NULL, *lines = NULL, *keys = NULL, *present = NULL, *cache = NULL;
+    Py_CLEAR(h->lines);
+    Py_CLEAR(h->keys);
+    Py_CLEAR(h->present);
+    Py_CLEAR(h->cache);
+}
+
+/* Cut, check and key the lines of d[start:end] and build the views every
+ * receiver reads at once (Call-ID, CSeq, the top Via).  1 when the head is
+ * in the plain common shape, 0 when it is not (the careful path's), -1 on
+ * a Python error. */
+static int
+index_head(const unsigned char *d, Py_ssize_t start, Py_ssize_t end, PyObject *keymap,
+           Py_ssize_t max_lines, Py_ssize_t max_len, head *h)
+{
     Py_ssize_t i, nlines = 0;
-    int first_done = 0, k;
+    int first_done = 0, k, rc = 0;
     watch ws[W_N];
 
-    (void)module;
-    /* What every receiver reads at once: Call-ID, CSeq and the top Via.
-     * The rest waits for validate() or the views. */
     memset(ws, 0, sizeof(ws));
     for (k = 0; k < W_N; k++) {
         ws[k].state = (empty_params != NULL && (k == W_CALL_ID || k == W_CSEQ || k == W_TOP_VIA))
             ? 0 : -1;
     }
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "scan_head() takes 6 arguments");
-        return NULL;
-    }
-    if (PyBytes_CheckExact(args[0])) {
-        d = (const unsigned char *)PyBytes_AS_STRING(args[0]);
-        size = PyBytes_GET_SIZE(args[0]);
-    }
-    else if (PyByteArray_CheckExact(args[0])) {
-        d = (const unsigned char *)PyByteArray_AS_STRING(args[0]);
-        size = PyByteArray_GET_SIZE(args[0]);
-    }
-    else {
-        PyErr_SetString(PyExc_TypeError, "scan_head() needs bytes or bytearray");
-        return NULL;
-    }
-    start = PyLong_AsSsize_t(args[1]);
-    end = PyLong_AsSsize_t(args[2]);
-    max_lines = PyLong_AsSsize_t(args[4]);
-    max_len = PyLong_AsSsize_t(args[5]);
-    if (PyErr_Occurred()) {
-        return NULL;
-    }
-    keymap = args[3];
-    if (!PyDict_CheckExact(keymap)) {
-        PyErr_SetString(PyExc_TypeError, "scan_head() needs a dict of keys");
-        return NULL;
-    }
-    if (start < 0 || end > size || start >= end) {
-        Py_RETURN_NONE;
-    }
-
-    lines = PyList_New(0);
-    keys = PyList_New(0);
-    present = PySet_New(NULL);
-    cache = PyDict_New();
-    if (lines == NULL || keys == NULL || present == NULL || cache == NULL) {
-        goto error;
+    h->cl_a = h->cl_b = -1;
+    h->cl_conflict = 0;
+    h->lines = PyList_New(0);
+    h->keys = PyList_New(0);
+    h->present = PySet_New(NULL);
+    h->cache = PyDict_New();
+    if (h->lines == NULL || h->keys == NULL || h->present == NULL || h->cache == NULL) {
+        rc = -1;
+        goto done;
     }
 
     i = start;
@@ -954,7 +958,7 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         for (; i < begin + n; i++) {
             unsigned char c = d[i];
             if (special[c]) {
-                goto decline;
+                goto done;
             }
             if (c == ':' && colon < 0) {
                 colon = i;
@@ -963,110 +967,272 @@ scan_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (cr != NULL) {
             /* A CR must start a CRLF pair that ends a line, never the head. */
             if (i + 1 >= end || d[i + 1] != '\n') {
-                goto decline;
+                goto done;
             }
             i += 2;
         }
         if (n > max_len || n == 0) {
-            goto decline;
+            goto done;
         }
         if (!first_done) {
-            first = decode_line((const char *)d + begin, n);
-            if (first == NULL) {
-                goto decline_or_error;
-            }
+            h->first_a = begin;
+            h->first_b = begin + n;
             first_done = 1;
             continue;
         }
         if (++nlines > max_lines) {
-            goto decline;
+            goto done;
         }
         /* Continuation lines (folding) and lines without a colon are the
          * careful path's business. */
         if (d[begin] == ' ' || d[begin] == '\t' || colon < 0) {
-            goto decline;
+            goto done;
         }
         /* The dictionary holds ASCII names only: a name with any other
          * byte is not one of them. */
         name = PyUnicode_DecodeLatin1((const char *)d + begin, colon - begin, NULL);
         if (name == NULL) {
-            goto error;
+            rc = -1;
+            goto done;
         }
         if (!PyUnicode_IS_ASCII(name)) {
             Py_DECREF(name);
-            goto decline;
+            goto done;
         }
         key = PyDict_GetItemWithError(keymap, name);
         Py_DECREF(name);
         if (key == NULL) {
-            if (PyErr_Occurred()) {
-                goto error;
-            }
-            goto decline;
+            rc = PyErr_Occurred() ? -1 : 0;
+            goto done;
         }
         line = decode_line((const char *)d + begin, n);
         if (line == NULL) {
-            goto decline_or_error;
+            rc = PyErr_Occurred() ? -1 : 0;
+            goto done;
         }
-        if (PyList_Append(lines, line) < 0) {
+        if (PyList_Append(h->lines, line) < 0) {
             Py_DECREF(line);
-            goto error;
+            rc = -1;
+            goto done;
         }
         Py_DECREF(line);
-        if (PyList_Append(keys, key) < 0 || PySet_Add(present, key) < 0) {
-            goto error;
+        if (PyList_Append(h->keys, key) < 0 || PySet_Add(h->present, key) < 0) {
+            rc = -1;
+            goto done;
         }
         if (key == key_via || key == key_call_id || key == key_cseq) {
             Py_ssize_t a, b;
             value_span(d, colon, begin + n, &a, &b);
-            if (watch_line(ws, cache, key, d, a, b) < 0) {
-                goto error;
+            if (watch_line(ws, h->cache, key, d, a, b) < 0) {
+                rc = -1;
+                goto done;
+            }
+        }
+        else if (key == key_content_length) {
+            Py_ssize_t a, b;
+            value_span(d, colon, begin + n, &a, &b);
+            if (h->cl_a < 0) {
+                h->cl_a = a;
+                h->cl_b = b;
+            }
+            else if (b - a != h->cl_b - h->cl_a || memcmp(d + a, d + h->cl_a, (size_t)(b - a))) {
+                h->cl_conflict = 1;
             }
         }
     }
-    if (first == NULL) {
-        goto decline;
+    if (first_done) {
+        rc = finish_watches(ws, h->cache) < 0 ? -1 : 1;
     }
-    if (finish_watches(ws, cache) < 0) {
-        goto error;
+done:
+    finish_watches(ws, NULL);
+    if (rc != 1) {
+        clear_head(h);
+    }
+    return rc;
+}
+
+/* The request or response of a start line in its plain shape -- what the
+ * Python _request_line / _status_line take without question -- or NULL
+ * (no error set) for the careful path. */
+static PyObject *
+start_line(const unsigned char *d, Py_ssize_t a, Py_ssize_t b, Py_ssize_t max_uri)
+{
+    Py_ssize_t i, sp1, sp2;
+    if (b - a >= 4 && memcmp(d + a, "SIP/", 4) == 0) {
+        PyObject *v[2];
+        long code;
+        if (b - a < 11 || memcmp(d + a, "SIP/2.0 ", 8) != 0) {
+            return NULL;
+        }
+        i = a + 8;
+        if (!(cls[d[i]] & C_DIGIT) || !(cls[d[i + 1]] & C_DIGIT) || !(cls[d[i + 2]] & C_DIGIT)) {
+            return NULL;
+        }
+        code = (d[i] - '0') * 100 + (d[i + 1] - '0') * 10 + (d[i + 2] - '0');
+        if (code < 100 || code > 699 || (i + 3 < b && d[i + 3] != ' ')) {
+            return NULL;
+        }
+        v[RESP_STATUS] = PyLong_FromLong(code);
+        v[RESP_REASON] = i + 4 <= b ? decode_line((const char *)d + i + 4, b - i - 4)
+                                    : PyUnicode_New(0, 0);
+        return build(&response_cls, v);
+    }
+    /* METHOD SP Request-URI SP SIP/2.0, single spaces. */
+    sp1 = span(d, a, b, C_TOKEN);
+    if (sp1 == a || sp1 >= b || d[sp1] != ' ') {
+        return NULL;
+    }
+    sp2 = sp1 + 1;
+    while (sp2 < b && d[sp2] != ' ') {
+        sp2++;
+    }
+    if (b - sp2 != 8 || memcmp(d + sp2, " SIP/2.0", 8) != 0 || sp2 - sp1 - 1 > max_uri) {
+        return NULL;
+    }
+    /* The URI starts with a scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+    i = sp1 + 1;
+    if (i >= sp2 || !((d[i] | 0x20) >= 'a' && (d[i] | 0x20) <= 'z')) {
+        return NULL;
+    }
+    while (i < sp2 && (((d[i] | 0x20) >= 'a' && (d[i] | 0x20) <= 'z') || (cls[d[i]] & C_DIGIT)
+                       || d[i] == '+' || d[i] == '-' || d[i] == '.')) {
+        i++;
+    }
+    if (i >= sp2 || d[i] != ':') {
+        return NULL;
     }
     {
-        PyObject *result = PyTuple_Pack(5, first, lines, keys, present, cache);
-        Py_DECREF(first);
-        Py_DECREF(lines);
-        Py_DECREF(keys);
-        Py_DECREF(present);
-        Py_DECREF(cache);
-        return result;
+        PyObject *v[3];
+        v[REQ_METHOD] = text(d + a, sp1 - a);
+        v[REQ_URI] = Py_NewRef(Py_None);
+        v[REQ_URI_TEXT] = decode_line((const char *)d + sp1 + 1, sp2 - sp1 - 1);
+        return build(&request_cls, v);
     }
+}
 
-decline_or_error:
+PyDoc_STRVAR(parse_head_doc,
+"parse_head(data, start, end, keys, max_lines, max_line_length, max_uri_length,\n"
+"           max_body_size)\n"
+"\n"
+"The Request or Response of the start line and header lines of\n"
+"data[start:end] (bytes or bytearray, without the empty line that ends the\n"
+"head), as the pure-Python _parse_head builds it: headers keyed through\n"
+"keys, Content-Length read, the views of Call-ID, CSeq and the top Via\n"
+"cached when in their usual shape; body and raw bytes left to the caller.\n"
+"None when anything is not in the plain common shape: the careful path\n"
+"then parses it and reports what is wrong.");
+
+static PyObject *
+parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    const unsigned char *d;
+    Py_ssize_t size, start, end, max_lines, max_len, max_uri, max_body;
+    PyObject *keymap, *msg, *hv[6], *cl;
+    head h;
+    int rc;
+
+    (void)module;
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "parse_head() takes 8 arguments");
+        return NULL;
+    }
+    if (PyBytes_CheckExact(args[0])) {
+        d = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+        size = PyBytes_GET_SIZE(args[0]);
+    }
+    else if (PyByteArray_CheckExact(args[0])) {
+        d = (const unsigned char *)PyByteArray_AS_STRING(args[0]);
+        size = PyByteArray_GET_SIZE(args[0]);
+    }
+    else {
+        PyErr_SetString(PyExc_TypeError, "parse_head() needs bytes or bytearray");
+        return NULL;
+    }
+    start = PyLong_AsSsize_t(args[1]);
+    end = PyLong_AsSsize_t(args[2]);
+    max_lines = PyLong_AsSsize_t(args[4]);
+    max_len = PyLong_AsSsize_t(args[5]);
+    max_uri = PyLong_AsSsize_t(args[6]);
+    max_body = PyLong_AsSsize_t(args[7]);
     if (PyErr_Occurred()) {
-        goto error;
+        return NULL;
     }
-decline:
-    finish_watches(ws, NULL);
-    Py_XDECREF(first);
-    Py_XDECREF(lines);
-    Py_XDECREF(keys);
-    Py_XDECREF(present);
-    Py_XDECREF(cache);
-    Py_RETURN_NONE;
-
-error:
-    finish_watches(ws, NULL);
-    Py_XDECREF(first);
-    Py_XDECREF(lines);
-    Py_XDECREF(keys);
-    Py_XDECREF(present);
-    Py_XDECREF(cache);
-    return NULL;
+    keymap = args[3];
+    if (!PyDict_CheckExact(keymap)) {
+        PyErr_SetString(PyExc_TypeError, "parse_head() needs a dict of keys");
+        return NULL;
+    }
+    if (empty_params == NULL || start < 0 || end > size || start >= end) {
+        Py_RETURN_NONE;
+    }
+    rc = index_head(d, start, end, keymap, max_lines, max_len, &h);
+    if (rc <= 0) {
+        return rc < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    /* The mandatory headers (RFC 3261 §8.1.1) and a plain Content-Length:
+     * without them the careful path says what is missing or wrong. */
+    for (rc = 0; rc < 5; rc++) {
+        PyObject *need[5] = {key_via, key_from, key_to, key_call_id, key_cseq};
+        int has = PySet_Contains(h.present, need[rc]);
+        if (has <= 0) {
+            clear_head(&h);
+            return has < 0 ? NULL : Py_NewRef(Py_None);
+        }
+    }
+    if (h.cl_a < 0) {
+        cl = Py_NewRef(Py_None);
+    }
+    else {
+        Py_ssize_t j;
+        long long value = 0;
+        if (h.cl_conflict || h.cl_b == h.cl_a || h.cl_b - h.cl_a > 10) {
+            clear_head(&h);
+            Py_RETURN_NONE;
+        }
+        for (j = h.cl_a; j < h.cl_b; j++) {
+            if (!(cls[d[j]] & C_DIGIT)) {
+                clear_head(&h);
+                Py_RETURN_NONE;
+            }
+            value = value * 10 + (d[j] - '0');
+        }
+        if (value > max_body) {
+            clear_head(&h);
+            Py_RETURN_NONE;
+        }
+        cl = PyLong_FromLongLong(value);
+        if (cl == NULL) {
+            clear_head(&h);
+            return NULL;
+        }
+    }
+    msg = start_line(d, h.first_a, h.first_b, max_uri);
+    if (msg == NULL) {
+        Py_DECREF(cl);
+        clear_head(&h);
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    }
+    hv[HDR_CACHE] = h.cache;
+    hv[HDR_DIRTY] = Py_NewRef(Py_False);
+    hv[HDR_KEYS] = h.keys;
+    hv[HDR_LINES] = h.lines;
+    hv[HDR_PRESENT] = h.present;
+    hv[HDR_RAWS] = Py_NewRef(Py_None);
+    /* build() takes over the references of the head's lists. */
+    h.cache = h.keys = h.lines = h.present = NULL;
+    set_slot(msg, message_off[MSG_HEADERS], build(&headers_cls, hv));
+    set_slot(msg, message_off[MSG_CONTENT_LENGTH], cl);
+    if (*(PyObject **)((char *)msg + message_off[MSG_HEADERS]) == NULL) {
+        Py_DECREF(msg);
+        return NULL;
+    }
+    return msg;
 }
 
 /* -- the module --------------------------------------------------------------- */
 
 static PyMethodDef speedups_methods[] = {
-    {"scan_head", (PyCFunction)(void (*)(void))scan_head, METH_FASTCALL, scan_head_doc},
+    {"parse_head", (PyCFunction)(void (*)(void))parse_head, METH_FASTCALL, parse_head_doc},
     {"setup", (PyCFunction)(void (*)(void))setup, METH_FASTCALL, setup_doc},
     {"fill_views", (PyCFunction)(void (*)(void))fill_views, METH_FASTCALL, fill_views_doc},
     {"address", address, METH_O, address_doc},
@@ -1101,6 +1267,7 @@ intern_all(void)
         {&key_contact, "contact"},
         {&key_route, "route"},
         {&key_record_route, "record-route"},
+        {&key_content_length, "content-length"},
         {&ckey_vias, "*via"},
         {&ckey_contacts, "*contact"},
         {&ckey_routes, "*route"},

@@ -2,17 +2,29 @@
 
 from typing import Any
 
-def scan_head(
+def parse_head(
     data: bytes | bytearray,
     start: int,
     end: int,
     keys: dict[str, str],
     max_lines: int,
     max_line_length: int,
+    max_uri_length: int,
+    max_body_size: int,
     /,
-) -> tuple[str, list[str], list[str], set[str], dict[str, object]] | None: ...
+) -> Any: ...
 def setup(
-    cseq: type, via: type, address: type, sip_uri: type, params: type, empty_params: object, /
+    message: type,
+    request: type,
+    response: type,
+    headers: type,
+    cseq: type,
+    via: type,
+    address: type,
+    sip_uri: type,
+    params: type,
+    empty_params: object,
+    /,
 ) -> None: ...
 def fill_views(lines: list[str], keys: list[str], cache: dict[str, object], /) -> None: ...
 def address(value: str, /) -> Any: ...
