@@ -36,6 +36,7 @@ from sipstack.errors import SIPParseError
 from sipstack.message import ACCELERATED, DEFAULT_LIMITS, Limits, StreamFramer, parse
 from sipstack.message import _address as address_module
 from sipstack.message import _message as message_module
+from sipstack.message import _uri as uri_module
 from sipstack.message import _values as values_module
 from sipstack.message._headers import _KEYS
 
@@ -74,19 +75,20 @@ def snapshot(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
         seen[attr] = outcome(lambda a=attr: repr(getattr(msg, a, None)))
     # The views the accelerator builds itself, slot by slot.
     for attr in BUILT_IN_C:
-        seen["slots-" + attr] = outcome(lambda a=attr: slots(getattr(msg, a)))
+        seen["slots-" + attr] = outcome(lambda a=attr: slots(getattr(msg, a, None)))
     seen["validate"] = outcome(lambda: msg.validate() and None)
     # And read after validate() built them all at once.
     validated = parse(data, limits)
     seen["validated"] = outcome(lambda: validated.validate() and None)
     for attr in BUILT_IN_C:
-        seen["validated-" + attr] = outcome(lambda a=attr: slots(getattr(validated, a)))
+        seen["validated-" + attr] = outcome(lambda a=attr: slots(getattr(validated, a, None)))
     return seen
 
 
 BUILT_IN_C = (
     "call_id", "cseq", "top_via", "vias", "from_addr", "to_addr", "contacts", "routes",
-    "record_routes",
+    "record_routes", "max_forwards", "expires", "min_expires", "content_type", "event", "allow",
+    "supported", "require", "proxy_require", "unsupported", "uri",
 )  # fmt: skip
 
 
@@ -108,6 +110,7 @@ HOOKS = [
     (message_module, "_fill_views"),
     (address_module, "_c_address"),
     (values_module, "_c_via"),
+    (uri_module, "_c_sip_uri"),
 ]
 
 
@@ -296,6 +299,54 @@ def test_the_address_and_via_lists_built_in_c_are_the_ones_built_in_python(
     assert fast == pure
 
 
+numbers = st.sampled_from(["0", "70", "255", "256", "007", "4294967295", "4294967296", "1" * 11])
+token_lists = st.lists(tokens, max_size=4).flatmap(
+    lambda ts: st.sampled_from([",", ", ", " ,\t", ",,", " , "]).map(lambda sep: sep.join(ts))
+)
+media_types = st.builds(
+    lambda t, st_, p: f"{t}/{st_}{p}",
+    st.sampled_from(["application", "text", "multipart"]) | tokens,
+    st.sampled_from(["sdp", "pidf+xml", "plain"]) | tokens,
+    st.sampled_from(["", ";charset=utf-8", ";a", ";a=[::1]", "; a=b", ";a=\"q\"", ";=x"]),
+)
+events = st.builds(
+    lambda p, q: p + q,
+    st.sampled_from(["presence", "dialog", "refer"]) | tokens,
+    st.sampled_from(["", ";id=1", ";id", " ;id=1", ";id=1;x=[y]", ";", ";id=\"1\""]),
+)
+request_uris = st.builds(
+    lambda scheme, user, host, params: f"{scheme}{user}{host}{params}",
+    st.sampled_from(["sip:", "sips:", "SIP:", "tel:", "sip:+"]),
+    st.sampled_from(["", "bob@", "a;b@", "a%40b@", "a:pw@", "@"]),
+    st.sampled_from(["example.com", "h:5060", "h:65536", "[::1]", ".h", "a..b", "1.2.3.4"]),
+    st.sampled_from(["", ";lr", ";transport=tcp;lr", "?subject=x", ";a=b=c", ";"]),
+).flatmap(damaged)
+
+
+@given(
+    numbers.flatmap(damaged), numbers.flatmap(damaged), token_lists, token_lists,
+    media_types.flatmap(damaged), events.flatmap(damaged), request_uris, st.booleans(),
+)  # fmt: skip
+def test_the_other_views_built_in_c_are_the_ones_built_in_python(
+    max_forwards: str, expires: str, allow: str, supported: str, content_type: str, event: str,
+    uri: str, twice: bool,
+) -> None:
+    lines = [
+        f"Max-Forwards: {max_forwards}", f"Expires: {expires}", f"Min-Expires: {expires}",
+        f"Allow: {allow}", f"k: {supported}", f"Content-Type: {content_type}", f"o: {event}",
+        f"Require: {supported}", f"Proxy-Require: {allow}", f"Unsupported: {allow}",
+    ]  # fmt: skip
+    if twice:
+        lines += ["Allow: INVITE", "Max-Forwards: 1", "Supported:", "c: text/plain"]
+    head = [
+        f"MESSAGE {uri} SIP/2.0", "Via: SIP/2.0/UDP h;branch=z9hG4bK1", "From: <sip:a@x>;tag=1",
+        "To: <sip:b@x>", "Call-ID: c", "CSeq: 1 MESSAGE", *lines,
+    ]  # fmt: skip
+    data = ("\r\n".join(head) + "\r\n\r\n").encode()
+    fast, pure = both(data)
+    assert fast == pure
+
+
 @needs_accelerator
 @pytest.mark.parametrize("data", CORPUS_MESSAGES)
 def test_the_corpus_gets_its_views_from_the_scan(data: bytes) -> None:
@@ -308,8 +359,11 @@ def test_the_corpus_gets_its_views_from_the_scan(data: bytes) -> None:
     message_module._fill_views(msg.headers._lines, msg.headers._keys, msg.headers._cache)
     built = msg.headers._cache.keys()
     assert {"*via", "from", "to"} <= built
-    for key in ("contact", "route", "record-route"):
+    lists = ("contact", "route", "record-route", "allow", "supported", "require")
+    for key in lists:
         assert (key in msg.headers._present) <= ("*" + key in built), key
+    for key in ("max-forwards", "expires", "content-type", "event"):
+        assert (key in msg.headers._present) <= (key in built), key
 
 
 @given(st.sampled_from(CORPUS_MESSAGES) | mutated_messages(), st.integers(1, 40), st.integers(8, 400))

@@ -939,8 +939,9 @@ _c_parse_head: Callable[..., Request | Response | None] | None = None
 _fill_views: Callable[[list[str], list[str], dict[str, object]], None] | None = None
 if SPEEDUPS is not None:
     SPEEDUPS.setup(
-        Message, Request, Response, Headers, CSeq, Via, Address, SipURI, Params, EMPTY_PARAMS
-    )
+        Message, Request, Response, Headers, CSeq, Via, Address, SipURI, Params, ContentType,
+        Event, EMPTY_PARAMS,
+    )  # fmt: skip
     _c_parse_head = SPEEDUPS.parse_head
     _fill_views = SPEEDUPS.fill_views
 ACCELERATED = SPEEDUPS is not None

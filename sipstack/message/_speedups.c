@@ -147,6 +147,10 @@ enum { REQ_METHOD, REQ_URI, REQ_URI_TEXT };
 static slotted request_cls = {NULL, 3, {"_method", "_uri", "_uri_text"}, {0}};
 enum { RESP_STATUS, RESP_REASON };
 static slotted response_cls = {NULL, 2, {"_status", "_reason"}, {0}};
+enum { CT_TYPE, CT_SUBTYPE, CT_PARAMS };
+static slotted content_type_cls = {NULL, 3, {"type", "subtype", "params"}, {0}};
+enum { EVENT_PACKAGE, EVENT_PARAMS };
+static slotted event_cls = {NULL, 2, {"package", "params"}, {0}};
 /* The slots Request and Response inherit from Message. */
 enum { MSG_HEADERS, MSG_CONTENT_LENGTH };
 static slotted message_cls = {NULL, 2, {"headers", "_content_length"}, {0}};
@@ -219,7 +223,11 @@ fail:
 }
 
 static PyObject *key_call_id, *key_cseq, *key_via, *key_from, *key_to, *key_contact, *key_route,
-    *key_record_route, *key_content_length;
+    *key_record_route, *key_content_length, *key_max_forwards, *key_expires, *key_min_expires,
+    *key_content_type, *key_event, *key_allow, *key_supported, *key_require, *key_proxy_require,
+    *key_unsupported;
+static PyObject *ckey_allow, *ckey_supported, *ckey_require, *ckey_proxy_require,
+    *ckey_unsupported;
 static PyObject *ckey_vias, *ckey_contacts, *ckey_routes, *ckey_record_routes;
 static PyObject *sip_2_0, *scheme_sip, *scheme_sips, *empty_tuple;
 
@@ -229,7 +237,7 @@ static PyObject *transport_str[N_TRANSPORTS];
 
 PyDoc_STRVAR(setup_doc,
 "setup(message, request, response, headers, cseq, via, address, sip_uri, params,\n"
-"      empty_params)\n"
+"      content_type, event, empty_params)\n"
 "\n"
 "Name the classes whose instances this module builds, and the Params\n"
 "object that stands for no parameters.  Until then it builds nothing.");
@@ -239,12 +247,12 @@ setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     slotted *classes[] = {
         &message_cls, &request_cls, &response_cls, &headers_cls, &cseq_cls, &via_cls, &addr_cls,
-        &uri_cls, &params_cls,
+        &uri_cls, &params_cls, &content_type_cls, &event_cls,
     };
     size_t k;
     (void)module;
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "setup() takes 10 arguments");
+    if (nargs != 12) {
+        PyErr_SetString(PyExc_TypeError, "setup() takes 12 arguments");
         return NULL;
     }
     for (k = 0; k < sizeof(classes) / sizeof(classes[0]); k++) {
@@ -257,11 +265,11 @@ setup(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "setup() needs Request and Response to be Messages");
         return NULL;
     }
-    if (!Py_IS_TYPE(args[9], params_cls.type)) {
+    if (!Py_IS_TYPE(args[11], params_cls.type)) {
         PyErr_SetString(PyExc_TypeError, "setup() needs the empty Params");
         return NULL;
     }
-    Py_XSETREF(empty_params, Py_NewRef(args[9]));
+    Py_XSETREF(empty_params, Py_NewRef(args[11]));
     Py_RETURN_NONE;
 }
 
@@ -474,6 +482,136 @@ via_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
     return build(&via_cls, v);
 }
 
+/* The SipURI of the spans a fast pattern's groups would give: what
+ * fast_sip_uri() builds (no password, headers or escapes). */
+static PyObject *
+sip_uri_object(const unsigned char *d, int secure, Py_ssize_t user_a, Py_ssize_t user_b,
+               Py_ssize_t host_a, Py_ssize_t host_b, long port, Py_ssize_t up_a, Py_ssize_t up_b,
+               Py_ssize_t raw_a, Py_ssize_t raw_b)
+{
+    PyObject *u[8];
+    u[URI_HEADERS] = Py_NewRef(empty_tuple);
+    u[URI_HOST] = text(d + host_a, host_b - host_a);
+    u[URI_PARAMS] = lazy_params(d, up_a, up_b);
+    u[URI_PASSWORD] = Py_NewRef(Py_None);
+    u[URI_PORT] = port_object(port);
+    u[URI_RAW] = text(d + raw_a, raw_b - raw_a);
+    u[URI_SCHEME] = Py_NewRef(secure ? scheme_sips : scheme_sip);
+    u[URI_USER] = user_b > user_a ? text(d + user_a, user_b - user_a) : Py_NewRef(Py_None);
+    return build(&uri_cls, u);
+}
+
+/* "sip:" or "sips:" at d[i]: the index after it and *secure, or -1. */
+static Py_ssize_t
+sip_scheme(const unsigned char *d, Py_ssize_t i, Py_ssize_t b, int *secure)
+{
+    if (b - i >= 4 && memcmp(d + i, "sip:", 4) == 0) {
+        *secure = 0;
+        return i + 4;
+    }
+    if (b - i >= 5 && memcmp(d + i, "sips:", 5) == 0) {
+        *secure = 1;
+        return i + 5;
+    }
+    return -1;
+}
+
+/* A whole sip or sips URI in the usual shape -- what the Python pattern
+ * _SIP_FAST / _SIP_FAST_NO_USER takes after a lower-case scheme. */
+static PyObject *
+sip_uri_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t i, user_a, user_b, host_a, host_end, up_a;
+    long port;
+    int secure;
+    i = sip_scheme(d, a, b, &secure);
+    if (i < 0) {
+        return NULL;
+    }
+    user_a = user_b = i;
+    if (memchr(d + i, '@', (size_t)(b - i)) != NULL) {
+        user_b = span(d, i, b, C_USER_NA);
+        if (user_b == i || user_b >= b || d[user_b] != '@') {
+            return NULL;
+        }
+        i = user_b + 1;
+    }
+    host_a = i;
+    up_a = host_port(d, host_a, b, &host_end, &port);
+    if (up_a < 0 || params_end(d, up_a, b, C_UPARAM, C_UPARAM, NULL, NULL, NULL) != b) {
+        return NULL;
+    }
+    return sip_uri_object(d, secure, user_a, user_b, host_a, host_end, port, up_a, b, a, b);
+}
+
+/* Max-Forwards: 1 to 10 digits, at most 255 (parse_uint). */
+static PyObject *
+max_forwards_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    long v = 0;
+    Py_ssize_t i;
+    if (a == b || b - a > 10 || span(d, a, b, C_DIGIT) != b) {
+        return NULL;
+    }
+    for (i = a; i < b && v <= 255; i++) {
+        v = v * 10 + (d[i] - '0');
+    }
+    return v <= 255 ? PyLong_FromLong(v) : NULL;
+}
+
+/* Expires, Min-Expires: digits, larger values than 2**32 - 1 taken as
+ * 2**32 - 1 (RFC 3261 §20.19, _expires). */
+static PyObject *
+expires_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    unsigned long long v = 0;
+    Py_ssize_t i;
+    if (a == b || span(d, a, b, C_DIGIT) != b) {
+        return NULL;
+    }
+    if (b - a > 10) {
+        return PyLong_FromUnsignedLongLong(0xFFFFFFFFULL);
+    }
+    for (i = a; i < b; i++) {
+        v = v * 10 + (unsigned long long)(d[i] - '0');
+    }
+    return PyLong_FromUnsignedLongLong(v > 0xFFFFFFFFULL ? 0xFFFFFFFFULL : v);
+}
+
+/* type/subtype with plain parameters (_CONTENT_TYPE_FAST). */
+static PyObject *
+content_type_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t t = span(d, a, b, C_TOKEN), st;
+    PyObject *v[3];
+    if (t == a || t >= b || d[t] != '/') {
+        return NULL;
+    }
+    st = span(d, t + 1, b, C_TOKEN);
+    if (st == t + 1 || params_end(d, st, b, C_TOKEN, C_PVAL, NULL, NULL, NULL) != b) {
+        return NULL;
+    }
+    v[CT_TYPE] = text(d + a, t - a);
+    v[CT_SUBTYPE] = text(d + t + 1, st - t - 1);
+    v[CT_PARAMS] = lazy_params(d, st, b);
+    return build(&content_type_cls, v);
+}
+
+/* Event: a package and parameters written without spaces (what
+ * parse_event builds through parse_params' tight pattern). */
+static PyObject *
+event_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t t = span(d, a, b, C_TOKEN);
+    PyObject *v[2];
+    if (t == a || params_end(d, t, b, C_TOKEN, C_PVAL, NULL, NULL, NULL) != b) {
+        return NULL;
+    }
+    v[EVENT_PACKAGE] = text(d + a, t - a);
+    v[EVENT_PARAMS] = lazy_params(d, t, b);
+    return build(&event_cls, v);
+}
+
 /* One name-addr or addr-spec in the usual shapes -- what the Python
  * patterns _NAME_ADDR, _NAME_ADDR_NO_USER, _ADDR_SPEC and
  * _ADDR_SPEC_NO_USER take: a quoted display name without escapes or
@@ -488,7 +626,7 @@ address_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
     Py_ssize_t up_a, up_b, hp_a, tag_a = -1, tag_b = -1;
     long port;
     int secure;
-    PyObject *u[8], *v[5];
+    PyObject *v[5];
 
     if (angle) {
         if (d[i] == '"') {
@@ -525,15 +663,8 @@ address_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
         i++;
     }
     uri_a = i;
-    if (b - i >= 4 && memcmp(d + i, "sip:", 4) == 0) {
-        secure = 0;
-        i += 4;
-    }
-    else if (b - i >= 5 && memcmp(d + i, "sips:", 5) == 0) {
-        secure = 1;
-        i += 5;
-    }
-    else {
+    i = sip_scheme(d, i, b, &secure);
+    if (i < 0) {
         return NULL;
     }
     user_a = user_b = i;
@@ -565,15 +696,8 @@ address_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
         return NULL;
     }
 
-    u[URI_HEADERS] = Py_NewRef(empty_tuple);
-    u[URI_HOST] = text(d + host_a, host_end - host_a);
-    u[URI_PARAMS] = lazy_params(d, up_a, up_b);
-    u[URI_PASSWORD] = Py_NewRef(Py_None);
-    u[URI_PORT] = port_object(port);
-    u[URI_RAW] = text(d + uri_a, uri_b - uri_a);
-    u[URI_SCHEME] = Py_NewRef(secure ? scheme_sips : scheme_sip);
-    u[URI_USER] = user_b > user_a ? text(d + user_a, user_b - user_a) : Py_NewRef(Py_None);
-    v[ADDR_URI] = build(&uri_cls, u);
+    v[ADDR_URI] = sip_uri_object(d, secure, user_a, user_b, host_a, host_end, port, up_a, up_b,
+                                 uri_a, uri_b);
     v[ADDR_DISPLAY] = disp_a >= 0 ? text(d + disp_a, disp_b - disp_a) : Py_NewRef(Py_None);
     v[ADDR_PARAMS] = lazy_params(d, hp_a, b);
     v[ADDR_RAW] = text(d + a, b - a);
@@ -585,15 +709,90 @@ address_view(const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
 
 typedef PyObject *(*view_fn)(const unsigned char *, Py_ssize_t, Py_ssize_t);
 
-/* The views built here, each from the lines of one header. */
-enum {
-    W_CALL_ID, W_CSEQ, W_TOP_VIA, W_FROM, W_TO, W_VIAS, W_CONTACT, W_ROUTE, W_RECORD_ROUTE, W_N
+/* The views built here, each from the lines of one header: how the lines
+ * make the view, and the key it has in the message's view cache. */
+enum { K_ONE, K_TOP_VIA, K_LIST, K_TOKENS };
+
+typedef struct {
+    PyObject **key;  /* the header's lookup key */
+    PyObject **ckey; /* the view's key in the cache */
+    int kind;
+    view_fn view;
+} watch_spec;
+
+/* The first three are what the scan builds; validate() builds them all. */
+enum { W_CALL_ID, W_CSEQ, W_TOP_VIA };
+static const watch_spec specs[] = {
+    {&key_call_id, &key_call_id, K_ONE, call_id_view},
+    {&key_cseq, &key_cseq, K_ONE, cseq_view},
+    {&key_via, &key_via, K_TOP_VIA, via_view},
+    {&key_via, &ckey_vias, K_LIST, via_view},
+    {&key_from, &key_from, K_ONE, address_view},
+    {&key_to, &key_to, K_ONE, address_view},
+    {&key_contact, &ckey_contacts, K_LIST, address_view},
+    {&key_route, &ckey_routes, K_LIST, address_view},
+    {&key_record_route, &ckey_record_routes, K_LIST, address_view},
+    {&key_max_forwards, &key_max_forwards, K_ONE, max_forwards_view},
+    {&key_expires, &key_expires, K_ONE, expires_view},
+    {&key_min_expires, &key_min_expires, K_ONE, expires_view},
+    {&key_content_type, &key_content_type, K_ONE, content_type_view},
+    {&key_event, &key_event, K_ONE, event_view},
+    {&key_allow, &ckey_allow, K_TOKENS, NULL},
+    {&key_supported, &ckey_supported, K_TOKENS, NULL},
+    {&key_require, &ckey_require, K_TOKENS, NULL},
+    {&key_proxy_require, &ckey_proxy_require, K_TOKENS, NULL},
+    {&key_unsupported, &ckey_unsupported, K_TOKENS, NULL},
 };
+#define W_N ((int)(sizeof(specs) / sizeof(specs[0])))
 
 typedef struct {
     int state;     /* 0 not seen yet, 1 building, -1 not wanted or left to the views */
     PyObject *acc; /* list views: the elements so far */
 } watch;
+
+/* A token list's line (Allow, Supported ...): tokens separated by commas
+ * with SP or HT around them (_TOKEN_LIST); an empty line has none.
+ * Anything else (empty elements too) is the views' business. */
+static int
+add_tokens(watch *w, const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t i = a;
+    w->state = 1;
+    if (w->acc == NULL && (w->acc = PyList_New(0)) == NULL) {
+        return -1;
+    }
+    while (i < b) {
+        Py_ssize_t j = span(d, i, b, C_TOKEN);
+        PyObject *token;
+        int rc;
+        if (j == i) {
+            w->state = -1;
+            return 0;
+        }
+        token = text(d + i, j - i);
+        if (token == NULL) {
+            return -1;
+        }
+        rc = PyList_Append(w->acc, token);
+        Py_DECREF(token);
+        if (rc < 0) {
+            return -1;
+        }
+        i = skip_ws(d, j, b);
+        if (i < b) {
+            if (d[i] != ',') {
+                w->state = -1;
+                return 0;
+            }
+            i = skip_ws(d, i + 1, b);
+            if (i == b) {
+                w->state = -1;
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
 
 /* A list header's line: each comma-separated element (commas inside <...>
  * do not separate; a quote with a comma is the careful splitter's
@@ -662,10 +861,6 @@ add_one(watch *w, PyObject *cache, PyObject *ckey, view_fn view, const unsigned 
     PyObject *v;
     int rc;
     w->state = 1;
-    if (view == via_view
-        && (memchr(d + a, ',', (size_t)(b - a)) || memchr(d + a, '"', (size_t)(b - a)))) {
-        return 0;
-    }
     v = view(d, a, b);
     if (v == NULL) {
         return PyErr_Occurred() ? -1 : 0;
@@ -681,35 +876,51 @@ static int
 watch_line(watch *ws, PyObject *cache, PyObject *key, const unsigned char *d, Py_ssize_t a,
            Py_ssize_t b)
 {
-    if (key == key_via) {
-        if (ws[W_TOP_VIA].state == 0
-            && add_one(&ws[W_TOP_VIA], cache, key_via, via_view, d, a, b) < 0) {
-            return -1;
+    int k, rc = 0;
+    for (k = 0; k < W_N && rc == 0; k++) {
+        const watch_spec *spec = &specs[k];
+        watch *w = &ws[k];
+        if (*spec->key != key || w->state < 0) {
+            continue;
         }
-        return ws[W_VIAS].state >= 0 ? add_elements(&ws[W_VIAS], via_view, d, a, b) : 0;
+        switch (spec->kind) {
+        case K_ONE:
+            /* The first line is the view (a second one is an error
+             * validate() reports). */
+            if (w->state == 0) {
+                rc = add_one(w, cache, *spec->ckey, spec->view, d, a, b);
+            }
+            break;
+        case K_TOP_VIA:
+            /* The first line's only element, when it has one (a comma or a
+             * quote is the views' business). */
+            if (w->state == 0) {
+                w->state = 1;
+                if (!memchr(d + a, ',', (size_t)(b - a)) && !memchr(d + a, '"', (size_t)(b - a))) {
+                    rc = add_one(w, cache, *spec->ckey, spec->view, d, a, b);
+                }
+            }
+            break;
+        case K_LIST:
+            rc = add_elements(w, spec->view, d, a, b);
+            break;
+        default:
+            rc = add_tokens(w, d, a, b);
+            break;
+        }
     }
-    if (key == key_from) {
-        return ws[W_FROM].state == 0 ? add_one(&ws[W_FROM], cache, key, address_view, d, a, b) : 0;
-    }
-    if (key == key_to) {
-        return ws[W_TO].state == 0 ? add_one(&ws[W_TO], cache, key, address_view, d, a, b) : 0;
-    }
-    if (key == key_call_id) {
-        return ws[W_CALL_ID].state == 0
-            ? add_one(&ws[W_CALL_ID], cache, key, call_id_view, d, a, b) : 0;
-    }
-    if (key == key_cseq) {
-        return ws[W_CSEQ].state == 0 ? add_one(&ws[W_CSEQ], cache, key, cseq_view, d, a, b) : 0;
-    }
-    if (key == key_contact) {
-        return ws[W_CONTACT].state >= 0 ? add_elements(&ws[W_CONTACT], address_view, d, a, b) : 0;
-    }
-    if (key == key_route) {
-        return ws[W_ROUTE].state >= 0 ? add_elements(&ws[W_ROUTE], address_view, d, a, b) : 0;
-    }
-    if (key == key_record_route) {
-        return ws[W_RECORD_ROUTE].state >= 0
-            ? add_elements(&ws[W_RECORD_ROUTE], address_view, d, a, b) : 0;
+    return rc;
+}
+
+/* True when some watch still wants lines of key. */
+static int
+wanted(const watch *ws, PyObject *key)
+{
+    int k;
+    for (k = 0; k < W_N; k++) {
+        if (*specs[k].key == key && ws[k].state >= 0) {
+            return 1;
+        }
     }
     return 0;
 }
@@ -720,15 +931,12 @@ watch_line(watch *ws, PyObject *cache, PyObject *key, const unsigned char *d, Py
 static int
 finish_watches(watch *ws, PyObject *cache)
 {
-    static const int lists[] = {W_VIAS, W_CONTACT, W_ROUTE, W_RECORD_ROUTE};
-    PyObject *ckeys[] = {ckey_vias, ckey_contacts, ckey_routes, ckey_record_routes};
-    size_t k;
-    int rc = 0;
-    for (k = 0; k < sizeof(lists) / sizeof(lists[0]) && rc == 0; k++) {
-        watch *w = &ws[lists[k]];
+    int k, rc = 0;
+    for (k = 0; k < W_N && rc == 0; k++) {
+        watch *w = &ws[k];
         if (cache != NULL && w->state == 1 && w->acc != NULL) {
             PyObject *tuple = PyList_AsTuple(w->acc);
-            rc = tuple == NULL ? -1 : PyDict_SetItem(cache, ckeys[k], tuple);
+            rc = tuple == NULL ? -1 : PyDict_SetItem(cache, *specs[k].ckey, tuple);
             Py_XDECREF(tuple);
         }
     }
@@ -770,17 +978,18 @@ utf8_of(PyObject *s, Py_ssize_t *n)
 PyDoc_STRVAR(fill_views_doc,
 "fill_views(lines, keys, cache)\n"
 "\n"
-"Put into cache the typed views of Call-ID, CSeq, the top Via, the Via\n"
-"list, From, To, Contact, Route and Record-Route that it lacks and whose\n"
-"every element is in the usual shape; leave the others to the views.");
+"Put into cache the typed views it lacks of Call-ID, CSeq, the top Via,\n"
+"the Via list, From, To, Contact, Route, Record-Route, Max-Forwards,\n"
+"Expires, Min-Expires, Content-Type, Event and the token lists (Allow,\n"
+"Supported, Require, Proxy-Require, Unsupported) whose every element is in\n"
+"the usual shape; leave the others to the views.");
 
 static PyObject *
 fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *lines, *keys, *cache;
-    PyObject *ckeys[W_N];
     Py_ssize_t i, n;
-    watch ws[W_N];
+    watch ws[sizeof(specs) / sizeof(specs[0])];
     int k;
 
     (void)module;
@@ -796,18 +1005,9 @@ fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     lines = args[0];
     keys = args[1];
     cache = args[2];
-    ckeys[W_CALL_ID] = key_call_id;
-    ckeys[W_CSEQ] = key_cseq;
-    ckeys[W_TOP_VIA] = key_via;
-    ckeys[W_FROM] = key_from;
-    ckeys[W_TO] = key_to;
-    ckeys[W_VIAS] = ckey_vias;
-    ckeys[W_CONTACT] = ckey_contacts;
-    ckeys[W_ROUTE] = ckey_routes;
-    ckeys[W_RECORD_ROUTE] = ckey_record_routes;
     memset(ws, 0, sizeof(ws));
     for (k = 0; k < W_N; k++) {
-        int has = PyDict_Contains(cache, ckeys[k]);
+        int has = PyDict_Contains(cache, *specs[k].ckey);
         if (has < 0) {
             return NULL;
         }
@@ -818,9 +1018,7 @@ fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyObject *line = PyList_GET_ITEM(lines, i), *key = PyList_GET_ITEM(keys, i);
         const unsigned char *d, *colon;
         Py_ssize_t len, a, b;
-        if (key != key_via && key != key_from && key != key_to && key != key_call_id
-            && key != key_cseq && key != key_contact && key != key_route
-            && key != key_record_route) {
+        if (!wanted(ws, key)) {
             continue;
         }
         if (!PyUnicode_CheckExact(line)) {
@@ -886,6 +1084,19 @@ address(PyObject *module, PyObject *value)
     return one_view(value, address_view);
 }
 
+PyDoc_STRVAR(sip_uri_doc,
+"sip_uri(text)\n"
+"\n"
+"The SipURI of a whole sip: or sips: URI in the usual shape, as the\n"
+"Python fast path builds it, or None.");
+
+static PyObject *
+sip_uri(PyObject *module, PyObject *value)
+{
+    (void)module;
+    return one_view(value, sip_uri_view);
+}
+
 PyDoc_STRVAR(via_doc,
 "via(value)\n"
 "\n"
@@ -928,7 +1139,7 @@ index_head(const unsigned char *d, Py_ssize_t start, Py_ssize_t end, PyObject *k
 {
     Py_ssize_t i, nlines = 0;
     int first_done = 0, k, rc = 0;
-    watch ws[W_N];
+    watch ws[sizeof(specs) / sizeof(specs[0])];
 
     memset(ws, 0, sizeof(ws));
     for (k = 0; k < W_N; k++) {
@@ -1237,6 +1448,7 @@ static PyMethodDef speedups_methods[] = {
     {"fill_views", (PyCFunction)(void (*)(void))fill_views, METH_FASTCALL, fill_views_doc},
     {"address", address, METH_O, address_doc},
     {"via", via, METH_O, via_doc},
+    {"sip_uri", sip_uri, METH_O, sip_uri_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1268,6 +1480,21 @@ intern_all(void)
         {&key_route, "route"},
         {&key_record_route, "record-route"},
         {&key_content_length, "content-length"},
+        {&key_max_forwards, "max-forwards"},
+        {&key_expires, "expires"},
+        {&key_min_expires, "min-expires"},
+        {&key_content_type, "content-type"},
+        {&key_event, "event"},
+        {&key_allow, "allow"},
+        {&key_supported, "supported"},
+        {&key_require, "require"},
+        {&key_proxy_require, "proxy-require"},
+        {&key_unsupported, "unsupported"},
+        {&ckey_allow, "*allow"},
+        {&ckey_supported, "*supported"},
+        {&ckey_require, "*require"},
+        {&ckey_proxy_require, "*proxy-require"},
+        {&ckey_unsupported, "*unsupported"},
         {&ckey_vias, "*via"},
         {&ckey_contacts, "*contact"},
         {&ckey_routes, "*route"},

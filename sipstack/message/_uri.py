@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote as _pct_decode
 
 from ..errors import SIPParseError, SIPUsageError
 from . import _abnf
+from ._accel import SPEEDUPS
 from ._lex import EMPTY_PARAMS, Params, _ro, lazy_params
 
 __all__ = ["URI", "AbsoluteURI", "SipURI", "TelURI", "parse_uri"]
@@ -363,6 +365,7 @@ _SIP_FAST_HOST = (
 _SIP_FAST = re.compile(r"([A-Za-z0-9\-_.!~*'()&=+$,;?/]++)@" + _SIP_FAST_HOST)
 _SIP_FAST_NO_USER = re.compile(r"()" + _SIP_FAST_HOST)
 _new = object.__new__
+_c_sip_uri: Callable[[str], SipURI | None] | None = None if SPEEDUPS is None else SPEEDUPS.sip_uri
 
 
 def fast_sip_uri(
@@ -391,6 +394,11 @@ def fast_sip_uri(
 
 
 def _parse_sip(scheme: str, rest: str, raw: str) -> SipURI:
+    if _c_sip_uri is not None:
+        # The accelerator takes the shapes the patterns below take.
+        built: SipURI | None = _c_sip_uri(raw)
+        if built is not None:
+            return built
     m = (_SIP_FAST if "@" in rest else _SIP_FAST_NO_USER).fullmatch(rest)
     if m is not None:
         user, host, port, ptext = m.groups()
