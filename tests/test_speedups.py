@@ -356,7 +356,14 @@ def test_the_corpus_gets_its_views_from_the_scan(data: bytes) -> None:
     msg = parse(data)
     assert {"call-id", "cseq", "via"} <= msg.headers._cache.keys()
     assert message_module._fill_views is not None
-    message_module._fill_views(msg.headers._lines, msg.headers._keys, msg.headers._cache)
+    left = message_module._fill_views(
+        msg.headers._lines, msg.headers._keys, msg.headers._cache, message_module._TYPED_CKEYS
+    )
+    # Only the corpus's Authorization, Subscription-State and SIP-If-Match
+    # are left to the Python views.
+    assert left == bool(
+        msg.headers._present & {"authorization", "subscription-state", "sip-if-match"}
+    )
     built = msg.headers._cache.keys()
     assert {"*via", "from", "to"} <= built
     lists = ("contact", "route", "record-route", "allow", "supported", "require")
@@ -505,9 +512,16 @@ def test_the_c_views_decline_what_they_cannot_read() -> None:
     assert speedups.address("\udc80 <sip:a@b>") is None
     assert speedups.via("SIP/2.0/UDP \udc80") is None
     cache: dict[str, object] = {}
-    speedups.fill_views(["Via: \udc80", "From: <sip:a@b>"], ["via", "from"], cache)
+    typed = message_module._TYPED_CKEYS
+    assert speedups.fill_views(["Via: \udc80", "From: <sip:a@b>"], ["via", "from"], cache, typed)
     assert set(cache) == {"from"}
-    for args in ((("Via: x",), ["via"], {}), (["Via: x"], ["via", "to"], {}), ([1], ["via"], {})):
-        assert speedups.fill_views(*args) is None  # type: ignore[arg-type]
+    for args in (
+        (("Via: x",), ["via"], {}, typed),
+        (["Via: x"], ["via", "to"], {}, typed),
+        ([1], ["via"], {}, typed),
+        (["Via: x"], ["via"], {}, ()),
+    ):
+        # Declined: everything is left to the views.
+        assert speedups.fill_views(*args) is True  # type: ignore[arg-type]
     assert speedups.address("") is None
     assert speedups.via("") is None

@@ -277,6 +277,8 @@ _TYPED_SPEC: dict[str, tuple[str, str, Callable[[str], object]]] = {
 # Contact is a list with a twist ("*"), so it has a kind of its own.
 _TYPED_SPEC["contact"] = ("contact", "*contact", _contact)
 _SINGLE_KEYS = frozenset(k for k, (kind, _) in _TYPED.items() if kind == "one")
+# Lookup key -> cache key of every typed header.
+_TYPED_CKEYS = {key: ckey for key, (_, ckey, _) in _TYPED_SPEC.items()}
 
 
 class Message:
@@ -738,11 +740,10 @@ class Message:
         keys = h._keys
         lines = h._lines
         present = h._present
-        if _fill_views is not None:
-            # The usual shapes of the address and Via headers in one C pass;
-            # what it leaves is parsed below.
-            _fill_views(lines, keys, cache)
-        for key in present & _TYPED_KEYS:
+        # The accelerator builds the usual shapes in one C pass and says
+        # whether it left anything for the loop below.
+        left = _fill_views is None or _fill_views(lines, keys, cache, _TYPED_CKEYS)
+        for key in present & _TYPED_KEYS if left else ():
             kind, ckey, parser = _TYPED_SPEC[key]
             if ckey in cache:
                 continue
@@ -936,7 +937,7 @@ class Response(Message):
 # -- the optional C accelerator (_speedups.c, loaded by _accel.py) -------------
 
 _c_parse_head: Callable[..., Request | Response | None] | None = None
-_fill_views: Callable[[list[str], list[str], dict[str, object]], None] | None = None
+_fill_views: Callable[[list[str], list[str], dict[str, object], dict[str, str]], bool] | None = None
 if SPEEDUPS is not None:
     SPEEDUPS.setup(
         Message, Request, Response, Headers, CSeq, Via, Address, SipURI, Params, ContentType,

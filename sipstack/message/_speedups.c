@@ -976,13 +976,14 @@ utf8_of(PyObject *s, Py_ssize_t *n)
 }
 
 PyDoc_STRVAR(fill_views_doc,
-"fill_views(lines, keys, cache)\n"
+"fill_views(lines, keys, cache, typed)\n"
 "\n"
 "Put into cache the typed views it lacks of Call-ID, CSeq, the top Via,\n"
 "the Via list, From, To, Contact, Route, Record-Route, Max-Forwards,\n"
 "Expires, Min-Expires, Content-Type, Event and the token lists (Allow,\n"
 "Supported, Require, Proxy-Require, Unsupported) whose every element is in\n"
-"the usual shape; leave the others to the views.");
+"the usual shape; leave the others to the views.  Returns whether any\n"
+"header of typed (lookup key -> cache key) is still not in cache.");
 
 static PyObject *
 fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -993,14 +994,15 @@ fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int k;
 
     (void)module;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "fill_views() takes 3 arguments");
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "fill_views() takes 4 arguments");
         return NULL;
     }
     /* Anything but the headers' own lists is left to the views. */
     if (empty_params == NULL || !PyList_CheckExact(args[0]) || !PyList_CheckExact(args[1])
-        || !PyDict_CheckExact(args[2]) || PyList_GET_SIZE(args[0]) != PyList_GET_SIZE(args[1])) {
-        Py_RETURN_NONE;
+        || !PyDict_CheckExact(args[2]) || !PyDict_CheckExact(args[3])
+        || PyList_GET_SIZE(args[0]) != PyList_GET_SIZE(args[1])) {
+        Py_RETURN_TRUE;
     }
     lines = args[0];
     keys = args[1];
@@ -1045,7 +1047,22 @@ fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (finish_watches(ws, cache) < 0) {
         return NULL;
     }
-    Py_RETURN_NONE;
+    /* Is any typed header left for the views? */
+    for (i = 0; i < n; i++) {
+        PyObject *ckey = PyDict_GetItemWithError(args[3], PyList_GET_ITEM(keys, i));
+        int has;
+        if (ckey == NULL) {
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            continue;
+        }
+        has = PyDict_Contains(cache, ckey);
+        if (has <= 0) {
+            return has < 0 ? NULL : Py_NewRef(Py_True);
+        }
+    }
+    Py_RETURN_FALSE;
 }
 
 /* One view of a str value, for the Python views' fast paths. */
