@@ -525,3 +525,27 @@ def test_the_c_views_decline_what_they_cannot_read() -> None:
         assert speedups.fill_views(*args) is True  # type: ignore[arg-type]
     assert speedups.address("") is None
     assert speedups.via("") is None
+
+
+@needs_accelerator
+def test_the_name_memo_answers_what_the_key_map_answers() -> None:
+    data = CORPUS_MESSAGES[0]
+    end = data.index(b"\r\n\r\n")
+    assert PARSE_HEAD is not None
+    assert c_head(data, 0, end) is not None
+    # Another map, then the right one again: nothing remembered from either
+    # is taken for the other.
+    other = {k: "x-" + v for k, v in _KEYS.items()}
+    got = PARSE_HEAD(data, 0, end, other, 128, 8192, 4096, 65535)
+    assert got is None or all(k.startswith("x-") for k in got.headers._keys)
+    assert PARSE_HEAD(data, 0, end, {}, 128, 8192, 4096, 65535) is None
+    assert c_head(data, 0, end).headers._keys == parse(data).headers._keys
+    # A name the map learns (the careful path adds it) is found from then on.
+    name = b"X-Learned-" + str(len(_KEYS)).encode()
+    learned = data.replace(b"\r\n\r\n", b"\r\n" + name + b": 1\r\n\r\n", 1)
+    end = learned.index(b"\r\n\r\n")
+    first = c_head(learned, 0, end)
+    parse(learned)
+    again = c_head(learned, 0, end)
+    assert again is not None and again.headers._keys[-1] == name.decode().lower()
+    assert first is None or first.headers._keys == again.headers._keys

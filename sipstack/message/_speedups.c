@@ -1146,6 +1146,74 @@ clear_head(head *h)
     Py_CLEAR(h->cache);
 }
 
+/* The keys of the header names seen lately, by their spelling: most
+ * messages use a handful of names, and a hit spares making a str of the
+ * name and looking it up.  Entries only ever come from keymap, whose
+ * entries never change once made, so a hit answers what the lookup would;
+ * another keymap empties the memo. */
+#define MEMO_SIZE 64
+#define MEMO_NAME 31
+typedef struct {
+    Py_ssize_t len;
+    unsigned char name[MEMO_NAME];
+    PyObject *key;
+} memo_slot;
+static memo_slot memo[MEMO_SIZE];
+static PyObject *memo_owner = NULL;
+
+static unsigned int
+memo_hash(const unsigned char *p, Py_ssize_t n)
+{
+    unsigned int h = 2166136261u;
+    Py_ssize_t i;
+    for (i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 16777619u;
+    }
+    return (h ^ (h >> 16)) & (MEMO_SIZE - 1);
+}
+
+/* The key of the name d[a:b] (borrowed), NULL without an error when the
+ * map has none, NULL with one on a Python error. */
+static PyObject *
+key_of(PyObject *keymap, const unsigned char *d, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t n = b - a;
+    memo_slot *slot = NULL;
+    PyObject *name, *key;
+    if (keymap != memo_owner) {
+        int k;
+        for (k = 0; k < MEMO_SIZE; k++) {
+            Py_CLEAR(memo[k].key);
+            memo[k].len = 0;
+        }
+        Py_XSETREF(memo_owner, Py_NewRef(keymap));
+    }
+    if (n <= MEMO_NAME) {
+        slot = &memo[memo_hash(d + a, n)];
+        if (slot->key != NULL && slot->len == n && memcmp(slot->name, d + a, (size_t)n) == 0) {
+            return slot->key;
+        }
+    }
+    /* The map holds ASCII names only: a name with any other byte is not
+     * one of them. */
+    name = PyUnicode_DecodeLatin1((const char *)d + a, n, NULL);
+    if (name == NULL) {
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(name)) {
+        Py_DECREF(name);
+        return NULL;
+    }
+    key = PyDict_GetItemWithError(keymap, name);
+    Py_DECREF(name);
+    if (key != NULL && slot != NULL) {
+        Py_XSETREF(slot->key, Py_NewRef(key));
+        slot->len = n;
+        memcpy(slot->name, d + a, (size_t)n);
+    }
+    return key;
+}
+
 /* Cut, check and key the lines of d[start:end] and build the views every
  * receiver reads at once (Call-ID, CSeq, the top Via).  1 when the head is
  * in the plain common shape, 0 when it is not (the careful path's), -1 on
@@ -1178,7 +1246,7 @@ index_head(const unsigned char *d, Py_ssize_t start, Py_ssize_t end, PyObject *k
     while (i < end) {
         Py_ssize_t begin = i, colon = -1, n;
         const unsigned char *cr;
-        PyObject *line, *name, *key;
+        PyObject *line, *key;
 
         /* The line runs to the next CR; nothing before it may be special. */
         cr = memchr(d + i, '\r', (size_t)(end - i));
@@ -1216,19 +1284,7 @@ index_head(const unsigned char *d, Py_ssize_t start, Py_ssize_t end, PyObject *k
         if (d[begin] == ' ' || d[begin] == '\t' || colon < 0) {
             goto done;
         }
-        /* The dictionary holds ASCII names only: a name with any other
-         * byte is not one of them. */
-        name = PyUnicode_DecodeLatin1((const char *)d + begin, colon - begin, NULL);
-        if (name == NULL) {
-            rc = -1;
-            goto done;
-        }
-        if (!PyUnicode_IS_ASCII(name)) {
-            Py_DECREF(name);
-            goto done;
-        }
-        key = PyDict_GetItemWithError(keymap, name);
-        Py_DECREF(name);
+        key = key_of(keymap, d, begin, colon);
         if (key == NULL) {
             rc = PyErr_Occurred() ? -1 : 0;
             goto done;
