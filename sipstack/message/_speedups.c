@@ -25,9 +25,11 @@
  * left for the views to parse (and report) when first read, as without the
  * accelerator.
  *
- * No Python code runs while the buffer is read (str keys hash and compare
- * in C, instances are made by tp_alloc of plain slotted classes), so a
- * bytearray cannot change under the scan.
+ * Allocating may run the garbage collector, and with it finalizers --
+ * Python code -- so nothing here relies on Python objects staying as they
+ * were: the input buffer is held exported while it is read (a bytearray
+ * cannot be resized meanwhile), and the items of the headers' lists are
+ * held by a reference of their own while they are read.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -989,7 +991,7 @@ static PyObject *
 fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *lines, *keys, *cache;
-    Py_ssize_t i, n;
+    Py_ssize_t i;
     watch ws[sizeof(specs) / sizeof(specs[0])];
     int k;
 
@@ -1015,31 +1017,29 @@ fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         ws[k].state = has ? -1 : 0;
     }
-    n = PyList_GET_SIZE(lines);
-    for (i = 0; i < n; i++) {
+    /* The lists are read afresh at each step, and each item is held while
+     * it is read: a finalizer run by an allocation could change them. */
+    for (i = 0; i < PyList_GET_SIZE(lines) && i < PyList_GET_SIZE(keys); i++) {
         PyObject *line = PyList_GET_ITEM(lines, i), *key = PyList_GET_ITEM(keys, i);
         const unsigned char *d, *colon;
         Py_ssize_t len, a, b;
-        if (!wanted(ws, key)) {
+        int rc = 0;
+        if (!wanted(ws, key) || !PyUnicode_CheckExact(line)) {
             continue;
         }
-        if (!PyUnicode_CheckExact(line)) {
-            continue;
-        }
+        Py_INCREF(line);
+        Py_INCREF(key);
         d = utf8_of(line, &len);
         if (d == NULL) {
-            if (!PyErr_Occurred()) {
-                continue;
-            }
-            finish_watches(ws, NULL);
-            return NULL;
+            rc = PyErr_Occurred() ? -1 : 0;
         }
-        colon = memchr(d, ':', (size_t)len);
-        if (colon == NULL) {
-            continue;
+        else if ((colon = memchr(d, ':', (size_t)len)) != NULL) {
+            value_span(d, (Py_ssize_t)(colon - d), len, &a, &b);
+            rc = watch_line(ws, cache, key, d, a, b);
         }
-        value_span(d, (Py_ssize_t)(colon - d), len, &a, &b);
-        if (watch_line(ws, cache, key, d, a, b) < 0) {
+        Py_DECREF(line);
+        Py_DECREF(key);
+        if (rc < 0) {
             finish_watches(ws, NULL);
             return NULL;
         }
@@ -1048,7 +1048,7 @@ fill_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     /* Is any typed header left for the views? */
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < PyList_GET_SIZE(keys); i++) {
         PyObject *ckey = PyDict_GetItemWithError(args[3], PyList_GET_ITEM(keys, i));
         int has;
         if (ckey == NULL) {
@@ -1394,6 +1394,9 @@ start_line(const unsigned char *d, Py_ssize_t a, Py_ssize_t b, Py_ssize_t max_ur
     }
 }
 
+static PyObject *message_of(const unsigned char *d, head *hp, Py_ssize_t max_uri,
+                            Py_ssize_t max_body);
+
 PyDoc_STRVAR(parse_head_doc,
 "parse_head(data, start, end, keys, max_lines, max_line_length, max_uri_length,\n"
 "           max_body_size)\n"
@@ -1411,7 +1414,8 @@ parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     const unsigned char *d;
     Py_ssize_t size, start, end, max_lines, max_len, max_uri, max_body;
-    PyObject *keymap, *msg, *hv[6], *cl;
+    PyObject *keymap, *msg;
+    Py_buffer view;
     head h;
     int rc;
 
@@ -1420,15 +1424,7 @@ parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "parse_head() takes 8 arguments");
         return NULL;
     }
-    if (PyBytes_CheckExact(args[0])) {
-        d = (const unsigned char *)PyBytes_AS_STRING(args[0]);
-        size = PyBytes_GET_SIZE(args[0]);
-    }
-    else if (PyByteArray_CheckExact(args[0])) {
-        d = (const unsigned char *)PyByteArray_AS_STRING(args[0]);
-        size = PyByteArray_GET_SIZE(args[0]);
-    }
-    else {
+    if (!PyBytes_CheckExact(args[0]) && !PyByteArray_CheckExact(args[0])) {
         PyErr_SetString(PyExc_TypeError, "parse_head() needs bytes or bytearray");
         return NULL;
     }
@@ -1446,13 +1442,43 @@ parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "parse_head() needs a dict of keys");
         return NULL;
     }
-    if (empty_params == NULL || start < 0 || end > size || start >= end) {
+    if (empty_params == NULL) {
         Py_RETURN_NONE;
     }
-    rc = index_head(d, start, end, keymap, max_lines, max_len, &h);
-    if (rc <= 0) {
-        return rc < 0 ? NULL : Py_NewRef(Py_None);
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
     }
+    d = (const unsigned char *)view.buf;
+    size = view.len;
+    msg = NULL;
+    if (start < 0 || end > size || start >= end) {
+        rc = 0;
+    }
+    else {
+        rc = index_head(d, start, end, keymap, max_lines, max_len, &h);
+        if (rc > 0) {
+            msg = message_of(d, &h, max_uri, max_body);
+        }
+    }
+    PyBuffer_Release(&view);
+    if (rc < 0) {
+        return NULL;
+    }
+    if (msg == NULL) {
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    }
+    return msg;
+}
+
+/* The message of an indexed head (its lists are taken over or released),
+ * NULL with no error set when the careful path must look at it. */
+static PyObject *
+message_of(const unsigned char *d, head *hp, Py_ssize_t max_uri, Py_ssize_t max_body)
+{
+    head h = *hp;
+    PyObject *msg, *hv[6], *cl;
+    int rc;
+
     /* The mandatory headers (RFC 3261 §8.1.1) and a plain Content-Length:
      * without them the careful path says what is missing or wrong. */
     for (rc = 0; rc < 5; rc++) {
@@ -1460,7 +1486,7 @@ parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         int has = PySet_Contains(h.present, need[rc]);
         if (has <= 0) {
             clear_head(&h);
-            return has < 0 ? NULL : Py_NewRef(Py_None);
+            return NULL;
         }
     }
     if (h.cl_a < 0) {
@@ -1471,18 +1497,18 @@ parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         long long value = 0;
         if (h.cl_conflict || h.cl_b == h.cl_a || h.cl_b - h.cl_a > 10) {
             clear_head(&h);
-            Py_RETURN_NONE;
+            return NULL;
         }
         for (j = h.cl_a; j < h.cl_b; j++) {
             if (!(cls[d[j]] & C_DIGIT)) {
                 clear_head(&h);
-                Py_RETURN_NONE;
+                return NULL;
             }
             value = value * 10 + (d[j] - '0');
         }
         if (value > max_body) {
             clear_head(&h);
-            Py_RETURN_NONE;
+            return NULL;
         }
         cl = PyLong_FromLongLong(value);
         if (cl == NULL) {
@@ -1494,7 +1520,7 @@ parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (msg == NULL) {
         Py_DECREF(cl);
         clear_head(&h);
-        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+        return NULL;
     }
     hv[HDR_CACHE] = h.cache;
     hv[HDR_DIRTY] = Py_NewRef(Py_False);
