@@ -31,6 +31,7 @@ from peer_events import expect
 from server_runner import free_port_pair, server
 
 from sipstack.cli import build_parser
+from sipstack.message import parse
 from sipstack.server import load_config
 from sipstack.ua import MessageReceived, Peer
 
@@ -305,10 +306,4 @@ def test_installs_and_parses_without_a_c_compiler(tmp_path: Path) -> None:
     accelerated, call_id, where = out.stdout.decode().split()
     assert accelerated == "False"
     assert Path(where).resolve().is_relative_to(venv.resolve())
-    assert call_id == parse_call_id_of(data)
-
-
-def parse_call_id_of(data: bytes) -> str:
-    from sipstack.message import parse
-
-    return parse(data).call_id
+    assert call_id == parse(data).call_id

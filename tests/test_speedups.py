@@ -22,7 +22,14 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from test_parse_fast_paths import ALNUM, address_texts, damaged, tokens, via_texts
+from test_parse_fast_paths import (
+    ALNUM,
+    address_texts,
+    cseq_texts,
+    damaged,
+    tokens,
+    via_texts,
+)
 from test_properties import (
     CORPUS_MESSAGES,
     TYPED_ATTRS,
@@ -233,12 +240,6 @@ def test_same_result_for_any_input(data: bytes) -> None:
     assert fast == pure
 
 
-cseq_texts = st.builds(
-    lambda n, sp, m: f"{n}{sp}{m}",
-    st.integers(0, 2**33).map(str) | st.sampled_from(["", "01", "00000000001", "١"]),
-    st.sampled_from([" ", "  ", "\t", "", " \t", "\xa0"]),
-    st.sampled_from(["INVITE", "ACK", "BYE"]) | tokens,
-).flatmap(damaged)
 call_id_texts = st.text(ALNUM + "-.!%*_+`'~()<>:\\\"/[]?{}@ ;,é", min_size=1, max_size=20)
 
 

@@ -106,6 +106,18 @@ skip_ws(const unsigned char *d, Py_ssize_t i, Py_ssize_t end)
     return i;
 }
 
+/* [*a, *b) without the SP and HT around it (as .strip(" \t") does). */
+static void
+strip_span(const unsigned char *d, Py_ssize_t *a, Py_ssize_t *b)
+{
+    Py_ssize_t j = *b;
+    *a = skip_ws(d, *a, j);
+    while (j > *a && (d[j - 1] == ' ' || d[j - 1] == '\t')) {
+        j--;
+    }
+    *b = j;
+}
+
 /* -- the classes of the typed views ---------------------------------------- */
 
 /* Each view class, set up by setup(), and where each of its slots lives in
@@ -826,10 +838,8 @@ add_elements(watch *w, view_fn view, const unsigned char *d, Py_ssize_t a, Py_ss
             continue;
         }
         if (i == b || (commas && d[i] == ',')) {
-            Py_ssize_t ea = skip_ws(d, start, i), eb = i;
-            while (eb > ea && (d[eb - 1] == ' ' || d[eb - 1] == '\t')) {
-                eb--;
-            }
+            Py_ssize_t ea = start, eb = i;
+            strip_span(d, &ea, &eb);
             if (eb > ea) {
                 PyObject *element = view(d, ea, eb);
                 int rc;
@@ -948,15 +958,13 @@ finish_watches(watch *ws, PyObject *cache)
     return rc;
 }
 
+/* The value of a header line: after its colon, stripped. */
 static void
 value_span(const unsigned char *d, Py_ssize_t colon, Py_ssize_t stop, Py_ssize_t *a, Py_ssize_t *b)
 {
-    Py_ssize_t i = skip_ws(d, colon + 1, stop), j = stop;
-    while (j > i && (d[j - 1] == ' ' || d[j - 1] == '\t')) {
-        j--;
-    }
-    *a = i;
-    *b = j;
+    *a = colon + 1;
+    *b = stop;
+    strip_span(d, a, b);
 }
 
 /* The UTF-8 text of a str (for an ASCII str, its own buffer).  NULL
@@ -1324,11 +1332,12 @@ index_head(const unsigned char *d, Py_ssize_t start, Py_ssize_t end, PyObject *k
             }
         }
     }
-    if (first_done) {
-        rc = finish_watches(ws, h->cache) < 0 ? -1 : 1;
-    }
+    rc = first_done;
 done:
-    finish_watches(ws, NULL);
+    /* The views built go into the cache only when the head is taken. */
+    if (finish_watches(ws, rc == 1 ? h->cache : NULL) < 0) {
+        rc = -1;
+    }
     if (rc != 1) {
         clear_head(h);
     }
